@@ -1,0 +1,92 @@
+"""Typed errors raised by reqspec.
+
+Every error the library raises on purpose derives from ``ReqspecError``, so a
+caller can catch the whole family in one place. Messages are built from a
+format string and keyword arguments (the oslo convention) and say what is
+wrong and, where there is one, which command fixes it.
+"""
+
+from typing import Any
+
+
+class ReqspecError(Exception):
+    """Base class of every error raised by reqspec."""
+
+    msg_fmt = "An unknown error occurred."
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        if message is None:
+            message = self.msg_fmt % kwargs
+        self.message = message
+        super().__init__(message)
+
+
+class InvalidRequestSpec(ReqspecError):
+    """A spec or a stored document is malformed; nothing was written."""
+
+    msg_fmt = "Invalid request spec: %(reason)s"
+
+
+class RequestSpecNotFound(ReqspecError):
+    # The same message for a missing row and for a row of another project:
+    # a non-admin caller must not learn that a foreign instance exists.
+    msg_fmt = "No request spec found for instance %(instance_uuid)s."
+
+
+class RequestSpecExists(ReqspecError):
+    msg_fmt = "A request spec already exists for instance %(instance_uuid)s."
+
+
+class RequestSpecConflict(ReqspecError):
+    msg_fmt = (
+        "The request spec of instance %(instance_uuid)s was changed by "
+        "someone else (expected generation %(expected)s); reload it and "
+        "try again."
+    )
+
+
+class Forbidden(ReqspecError):
+    msg_fmt = "Not allowed: %(reason)s"
+
+
+class ObjectActionError(ReqspecError):
+    msg_fmt = "Cannot %(action)s: %(reason)s"
+
+
+class CellMappingNotFound(ReqspecError):
+    msg_fmt = "No cell named or with uuid %(cell)s in the API database."
+
+
+class CellMappingExists(ReqspecError):
+    msg_fmt = "A cell named %(name)s already exists."
+
+
+class CellNotTargeted(ReqspecError):
+    msg_fmt = (
+        "%(operation)s needs a cell database, but the context is not "
+        "targeted at a cell; use reqspec.context.target_cell()."
+    )
+
+
+class DatabaseNotConfigured(ReqspecError):
+    msg_fmt = "%(database)s has no connection URL configured."
+
+
+class DatabaseUnavailable(ReqspecError):
+    msg_fmt = "Cannot reach %(database)s: %(reason)s"
+
+
+class DatabaseNotUpgraded(ReqspecError):
+    msg_fmt = (
+        "%(database)s does not have the schema this reqspec needs "
+        "(%(reason)s); run 'reqspec-manage db sync'."
+    )
+
+
+class DatabaseAheadOfCode(ReqspecError):
+    msg_fmt = (
+        "%(database)s is at schema revision %(current)s, which this version "
+        "of reqspec does not know; it was upgraded by a newer release. "
+        "Upgrade reqspec before using this database."
+    )
