@@ -1,0 +1,97 @@
+"""The registry and base class of every reqspec versioned object.
+
+reqspec objects use their own namespaces: ``reqspec`` as the project
+namespace and ``reqspec_object`` as the serial prefix of RPC primitives.
+Nova's stored rows carry ``nova_object.*`` keys; reading them is a
+translation (``reqspec-manage import-nova``), not a reason to pretend to be
+Nova's objects.
+
+oslo.versionedobjects keeps one process-wide registry keyed by object name,
+so a process that imports both Nova's objects and these sees both under
+names like ``Flavor``; keep them in separate processes.
+"""
+
+from typing import Any
+from typing import ClassVar
+
+from oslo_versionedobjects import base as ovo_base
+from oslo_versionedobjects import fields as ovo_fields
+
+from reqspec import exception
+
+
+class ReqspecObjectRegistry(ovo_base.VersionedObjectRegistry):
+    """Registers reqspec objects; the decorator every object class uses."""
+
+
+class ReqspecObject(ovo_base.VersionedObject):
+    """Base class of reqspec objects.
+
+    Equality compares the values of the set fields (recursively), not change
+    tracking or versions: two specs holding the same data are equal however
+    they were built.
+    """
+
+    OBJ_SERIAL_NAMESPACE = "reqspec_object"
+    OBJ_PROJECT_NAMESPACE = "reqspec"
+
+    #: Fields a stored object must carry; None means "every field that is
+    #: neither nullable nor defaulted" (see ``document.required_fields``).
+    REQUIRED_FIELDS: ClassVar[tuple[str, ...] | None] = None
+
+    def obj_load_attr(self, attrname: str) -> None:
+        """An unset field reads as its default (None when it is nullable
+        and has none), or is an error.
+
+        Never a database access: loaded objects are complete, and what a
+        stored document leaves out means the default.
+        """
+        field = self.fields[attrname]
+        if field.default is not ovo_fields.UnspecifiedDefault:
+            self.obj_set_defaults(attrname)
+        elif field.nullable:
+            setattr(self, attrname, None)
+        else:
+            raise exception.ObjectActionError(
+                action=f"read {self.obj_name()}.{attrname}",
+                reason="the field is not set",
+            )
+        # A default filled in on read is not a change to save.
+        self._changed_fields.discard(attrname)
+
+    def _field_values(self) -> dict[str, Any]:
+        # Read the storage attributes directly: going through the properties
+        # would trigger obj_load_attr() for unset fields.
+        values = self.__dict__
+        return {
+            name: values[attr]
+            for name in self.fields
+            if (attr := "_obj_" + name) in values
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ReqspecObject):
+            return NotImplemented
+        return (
+            self.obj_name() == other.obj_name()
+            and self._field_values() == other._field_values()
+        )
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={value!r}"
+            for name, value in sorted(self._field_values().items())
+        )
+        return f"{self.obj_name()}({shown})"
+
+
+def remove_fields(primitive: dict[str, Any], *names: str) -> None:
+    """Drop fields an older reader does not know from an RPC primitive."""
+    for name in names:
+        primitive.pop(name, None)

@@ -1,0 +1,335 @@
+"""Field types for reqspec objects: strict, so bad data fails loudly.
+
+oslo.versionedobjects' own field types coerce generously ("4" becomes 4,
+an int becomes a string, a malformed UUID only warns). That is friendly for
+RPC but wrong at a storage boundary: a hand-edited document must be
+rejected, not quietly reinterpreted. The types here accept exactly one
+Python shape per field and raise ``ValueError`` otherwise.
+
+Each type also exposes ``check``: a plain function equal to ``coerce`` with
+the object and attribute arguments removed. The document codec composes
+these into per-class loaders, so the fast path and the generic
+oslo.versionedobjects path run the very same checks.
+
+Containers come back as plain ``list``/``dict``/``set`` rather than ovo's
+self-coercing ``CoercedList`` and friends; in-place mutation is therefore
+not checked on assignment, which is why the codec checks every value again
+when it writes a document.
+"""
+
+from collections.abc import Callable
+import copy
+import ipaddress
+import math
+import re
+from typing import Any
+from typing import Generic
+from typing import NoReturn
+from typing import TypeVar
+
+from oslo_versionedobjects import base as ovo_base
+from oslo_versionedobjects import fields as ovo_fields
+
+# Re-exported so object modules import every field type from one place.
+ObjectField = ovo_fields.ObjectField
+ListOfObjectsField = ovo_fields.ListOfObjectsField
+UnspecifiedDefault = ovo_fields.UnspecifiedDefault
+
+T = TypeVar("T")
+Check = Callable[[Any], Any]
+
+
+def _fail(what: str, value: Any) -> NoReturn:
+    raise ValueError(f"expected {what}, got {type(value).__name__} {value!r}")
+
+
+class StrictType(ovo_fields.FieldType[T], Generic[T]):
+    """A field type whose whole behaviour is a single ``check`` function."""
+
+    #: Converts a valid JSON value into the Python value (identity for most).
+    check: Check
+
+    def coerce(self, obj: Any, attr: str, value: Any) -> T:
+        return self.check(value)
+
+    def from_primitive(self, obj: Any, attr: str, value: object) -> T:
+        return self.check(value)
+
+
+def _check_str(value: Any) -> str:
+    return value if type(value) is str else _fail("a string", value)
+
+
+def _check_int(value: Any) -> int:
+    # bool is an int subclass; a boolean where a count is expected is a bug.
+    return value if type(value) is int else _fail("an integer", value)
+
+
+def _check_non_negative_int(value: Any) -> int:
+    if type(value) is int and value >= 0:
+        return value
+    return _fail("a non-negative integer", value)
+
+
+def _check_float(value: Any) -> float:
+    if type(value) in (int, float) and math.isfinite(value):
+        return float(value)
+    return _fail("a finite number", value)
+
+
+def _check_non_negative_float(value: Any) -> float:
+    if type(value) in (int, float) and math.isfinite(value) and value >= 0:
+        return float(value)
+    return _fail("a finite non-negative number", value)
+
+
+def _check_bool(value: Any) -> bool:
+    return value if type(value) is bool else _fail("a boolean", value)
+
+
+_UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+
+def check_uuid(value: Any) -> str:
+    """Return the canonical (lower-case, dashed) form of a UUID string."""
+    if type(value) is str and _UUID_RE.match(value):
+        return value.lower()
+    return _fail("a UUID of the form 8-4-4-4-12 hex digits", value)
+
+
+def _check_ip(value: Any) -> str:
+    if type(value) is str:
+        try:
+            return ipaddress.ip_address(value).compressed
+        except ValueError:
+            pass
+    return _fail("an IPv4 or IPv6 address", value)
+
+
+class String(StrictType[str]):
+    check = staticmethod(_check_str)
+
+
+class Integer(StrictType[int]):
+    check = staticmethod(_check_int)
+
+
+class NonNegativeInteger(StrictType[int]):
+    check = staticmethod(_check_non_negative_int)
+
+
+class Float(StrictType[float]):
+    check = staticmethod(_check_float)
+
+
+class NonNegativeFloat(StrictType[float]):
+    check = staticmethod(_check_non_negative_float)
+
+
+class Boolean(StrictType[bool]):
+    check = staticmethod(_check_bool)
+
+
+class UUID(StrictType[str]):
+    check = staticmethod(check_uuid)
+
+
+class IPAddress(StrictType[str]):
+    check = staticmethod(_check_ip)
+
+
+class Enum(StrictType[str]):
+    def __init__(self, valid_values: tuple[str, ...]) -> None:
+        super().__init__()
+        self._valid_values = tuple(valid_values)
+        valid = frozenset(valid_values)
+        what = "one of " + ", ".join(sorted(valid))
+
+        def check(value: Any) -> str:
+            if type(value) is str and value in valid:
+                return value
+            return _fail(what, value)
+
+        self.check = check
+
+    def __repr__(self) -> str:
+        # Part of the object fingerprint: a changed value set is a change.
+        return "Enum({})".format(",".join(self._valid_values))
+
+    def stringify(self, value: str) -> str:
+        return f"'{value}'"
+
+
+class List(StrictType[list[Any]]):
+    def __init__(self, element: StrictType[Any]) -> None:
+        super().__init__()
+        item = element.check
+
+        def check(value: Any) -> list[Any]:
+            if type(value) not in (list, tuple):
+                return _fail("a list", value)
+            return [item(v) for v in value]
+
+        self.check = check
+
+
+class Set(StrictType[set[Any]]):
+    """A set in Python, a sorted list in a document (for stable bytes)."""
+
+    def __init__(self, element: StrictType[Any]) -> None:
+        super().__init__()
+        item = element.check
+
+        def check(value: Any) -> set[Any]:
+            if type(value) not in (set, frozenset, list, tuple):
+                return _fail("a set", value)
+            return {item(v) for v in value}
+
+        self.check = check
+
+    def to_primitive(self, obj: Any, attr: str, value: set[Any]) -> list[Any]:
+        return sorted(value)
+
+
+class Dict(StrictType[dict[str, Any]]):
+    """A dict with string keys and values of one element type."""
+
+    def __init__(self, element: StrictType[Any]) -> None:
+        super().__init__()
+        item = element.check
+
+        def check(value: Any) -> dict[str, Any]:
+            if type(value) is not dict:
+                return _fail("a mapping", value)
+            out = {}
+            for k, v in value.items():
+                if type(k) is not str:
+                    _fail("string keys", k)
+                out[k] = item(v)
+            return out
+
+        self.check = check
+
+
+class StringField(ovo_fields.AutoTypedField[str]):
+    AUTO_TYPE = String()
+
+
+class IntegerField(ovo_fields.AutoTypedField[int]):
+    AUTO_TYPE = Integer()
+
+
+class NonNegativeIntegerField(ovo_fields.AutoTypedField[int]):
+    AUTO_TYPE = NonNegativeInteger()
+
+
+class FloatField(ovo_fields.AutoTypedField[float]):
+    AUTO_TYPE = Float()
+
+
+class NonNegativeFloatField(ovo_fields.AutoTypedField[float]):
+    AUTO_TYPE = NonNegativeFloat()
+
+
+class BooleanField(ovo_fields.AutoTypedField[bool]):
+    AUTO_TYPE = Boolean()
+
+
+class UUIDField(ovo_fields.AutoTypedField[str]):
+    AUTO_TYPE = UUID()
+
+
+class IPAddressField(ovo_fields.AutoTypedField[str]):
+    AUTO_TYPE = IPAddress()
+
+
+class EnumField(ovo_fields.AutoTypedField[str]):
+    def __init__(self, valid_values: tuple[str, ...], **kwargs: Any) -> None:
+        self.AUTO_TYPE = Enum(valid_values)
+        super().__init__(**kwargs)
+
+
+class ListOfStringsField(ovo_fields.AutoTypedField[list[str]]):
+    AUTO_TYPE = List(String())
+
+
+class ListOfUUIDField(ovo_fields.AutoTypedField[list[str]]):
+    AUTO_TYPE = List(UUID())
+
+
+class SetOfStringsField(ovo_fields.AutoTypedField[set[str]]):
+    AUTO_TYPE = Set(String())
+
+
+class SetOfIntegersField(ovo_fields.AutoTypedField[set[int]]):
+    AUTO_TYPE = Set(NonNegativeInteger())
+
+
+class ListOfListsOfStringsField(ovo_fields.AutoTypedField[list[list[str]]]):
+    AUTO_TYPE = List(List(String()))
+
+
+class DictOfStringsField(ovo_fields.AutoTypedField[dict[str, str]]):
+    AUTO_TYPE = Dict(String())
+
+
+class DictOfIntegersField(ovo_fields.AutoTypedField[dict[str, int]]):
+    AUTO_TYPE = Dict(Integer())
+
+
+class DictOfListOfStringsField(
+    ovo_fields.AutoTypedField[dict[str, list[str]]]
+):
+    AUTO_TYPE = Dict(List(String()))
+
+
+class ListOfDictOfStringsField(
+    ovo_fields.AutoTypedField[list[dict[str, str]]]
+):
+    AUTO_TYPE = List(Dict(String()))
+
+
+def is_object_field(field: ovo_fields.Field[Any]) -> bool:
+    return isinstance(field, ovo_fields.ObjectField)
+
+
+def is_object_list_field(field: ovo_fields.Field[Any]) -> bool:
+    return isinstance(field, ovo_fields.ListOfObjectsField)
+
+
+def value_check(field: ovo_fields.Field[Any]) -> Check:
+    """The strict check of a scalar or container field, None included.
+
+    It mirrors ``Field.coerce``: None is kept on a nullable field, replaced
+    by the default where there is one, and refused otherwise. Object fields
+    have no check here: the codec recurses into them.
+    """
+    field_type = field._type
+    if not isinstance(field_type, StrictType):
+        raise TypeError(f"{field!r} is not a reqspec strict field")
+    check = field_type.check
+    if field.nullable:
+
+        def nullable(value: Any) -> Any:
+            return None if value is None else check(value)
+
+        return nullable
+    if field.default is not UnspecifiedDefault:
+        default = field.default
+
+        def defaulted(value: Any) -> Any:
+            return check(copy.deepcopy(default) if value is None else value)
+
+        return defaulted
+    return check
+
+
+def object_class(
+    field: ovo_fields.Field[Any],
+) -> type[ovo_base.VersionedObject]:
+    """The registered class an ObjectField or ListOfObjectsField holds."""
+    name = field.objname  # type: ignore[attr-defined]
+    return ovo_base.VersionedObjectRegistry.obj_classes()[name][0]
