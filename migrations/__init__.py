@@ -1,0 +1,1 @@
+"""The alembic trees of reqspec, installed as ``reqspec.migrations``."""

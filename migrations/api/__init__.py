@@ -1,0 +1,1 @@
+"""The alembic tree of the api database."""

@@ -1,0 +1,1 @@
+"""Revisions of the cell database, oldest first by down_revision."""

@@ -1,0 +1,106 @@
+"""Request contexts: who is calling, and which database a call uses.
+
+A context without a cell addresses the API database. ``target_cell``
+yields a copy aimed at one cell's database. That is the whole rule: the
+choice is always visible on the context object a caller passes in, and a
+call that needs a cell database with an untargeted context raises
+``CellNotTargeted`` instead of falling back to a default database.
+
+The context knows nothing of engines: the db layer turns ``ctx.cell``
+into a cached transaction factory, one per connection URL.
+"""
+
+from collections.abc import Iterator
+import contextlib
+import copy
+from typing import Any
+from typing import Protocol
+from typing import TYPE_CHECKING
+
+from oslo_context import context as oslo_context
+from oslo_db.sqlalchemy import enginefacade
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+
+class CellTarget(Protocol):
+    """What a context needs to know about a cell (a ``CellMapping``)."""
+
+    uuid: str
+    name: str
+    database_connection: str
+
+
+@enginefacade.transaction_context_provider
+class RequestContext(oslo_context.RequestContext):
+    """An oslo.context request context that also carries its database.
+
+    ``cell`` is None for the API database, or the cell mapping whose
+    database the context targets. Use ``target_cell`` rather than setting
+    it, so the original context stays untargeted.
+    """
+
+    if TYPE_CHECKING:
+        # Set by enginefacade while a reader/writer function runs.
+        connection: sa.Connection
+
+    def __init__(
+        self, *args: Any, cell: CellTarget | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.cell = cell
+
+    @property
+    def database(self) -> str:
+        """A human name of the database this context addresses."""
+        if self.cell is None:
+            return "the API database"
+        return f"the database of cell {self.cell.name} ({self.cell.uuid})"
+
+    def to_dict(self) -> dict[str, Any]:
+        values: dict[str, Any] = super().to_dict()
+        values["cell_uuid"] = self.cell.uuid if self.cell else None
+        return values
+
+    def elevated(self) -> "RequestContext":
+        """An admin copy of this context, still aimed at the same database."""
+        ctx = _copy_without_transactions(self)
+        ctx.is_admin = True
+        if "admin" not in ctx.roles:
+            ctx.roles = [*ctx.roles, "admin"]
+        return ctx
+
+
+def _copy_without_transactions(ctx: RequestContext) -> RequestContext:
+    new = copy.copy(ctx)
+    # enginefacade keeps the transaction in progress on the context object;
+    # a copy must start with none of its own rather than share the
+    # original's.
+    new.__dict__.pop("_enginefacade_context", None)
+    return new
+
+
+def get_admin_context(**kwargs: Any) -> RequestContext:
+    """An admin context for the API database (services, the CLI, tests)."""
+    return RequestContext(
+        user_id=None,
+        project_id=None,
+        is_admin=True,
+        overwrite=False,
+        **kwargs,
+    )
+
+
+@contextlib.contextmanager
+def target_cell(
+    ctx: RequestContext, cell: CellTarget
+) -> Iterator[RequestContext]:
+    """Yield a copy of ``ctx`` aimed at ``cell``'s database.
+
+    The original context is left untouched, so code holding it keeps
+    addressing whatever it addressed before.
+    """
+    targeted = _copy_without_transactions(ctx)
+    targeted.cell = cell
+    yield targeted

@@ -1,0 +1,1 @@
+"""The database layer: tables, engines, SQL. It knows nothing of objects."""

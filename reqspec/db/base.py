@@ -1,0 +1,68 @@
+"""Declarative bases and the columns both databases share.
+
+Each database has its own ``MetaData`` (the API and cell schemas are
+migrated by separate alembic trees), both with the same naming convention
+so that constraint and index names come out identical on every backend
+and in every migration.
+"""
+
+import datetime
+
+from oslo_utils import timeutils
+import sqlalchemy as sa
+from sqlalchemy import orm
+from sqlalchemy.dialects import mysql
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uniq_%(table_name)s0%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+# A document may be several megabytes. TEXT is unbounded on PostgreSQL and
+# SQLite but only 64 KiB on MySQL/MariaDB, where MEDIUMTEXT (16 MiB) is
+# needed.
+LargeText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
+#: Table options for MySQL/MariaDB (ignored elsewhere).
+MYSQL_TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+
+
+def utcnow() -> datetime.datetime:
+    """Naive UTC, as oslo.db and Nova store timestamps."""
+    return timeutils.utcnow()
+
+
+class TimestampMixin:
+    created_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime, default=utcnow
+    )
+    updated_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime, onupdate=utcnow
+    )
+
+
+class RequestSpecMixin(TimestampMixin):
+    """The ``request_specs`` table, identical in the API and cell databases.
+
+    ``spec`` holds the stored document; ``instance_uuid`` and
+    ``project_id`` are copied out of it into indexed columns because
+    lookups and project isolation filter on them; ``generation`` is the
+    optimistic-concurrency counter that ``save()`` checks and bumps.
+    """
+
+    __tablename__ = "request_specs"
+    __table_args__ = MYSQL_TABLE_ARGS
+
+    id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True)
+    instance_uuid: orm.Mapped[str] = orm.mapped_column(
+        sa.String(36), nullable=False, unique=True
+    )
+    project_id: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(255), nullable=True, index=True
+    )
+    generation: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False)
+    spec: orm.Mapped[str] = orm.mapped_column(LargeText, nullable=False)

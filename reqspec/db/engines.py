@@ -1,0 +1,198 @@
+"""One oslo.db transaction factory per database URL, created once.
+
+Every database reqspec talks to (the API database, each cell database) gets
+one ``enginefacade`` transaction context manager, keyed by its URL and kept
+for the life of the process; its engine and connection pool are reused by
+every call. Nothing here decides *which* database a call uses: that is the
+context's job (see ``reqspec.db.transactions``).
+
+One departure from oslo.db's defaults: oslo.db gives SQLite files a
+``NullPool``, which opens a new connection (and re-runs every connect
+hook) per transaction, several times the cost of the statement itself.
+SQLite files here get a real pool, WAL journaling with synchronous=FULL (a
+committed spec survives a power cut), a busy timeout so concurrent writers
+wait instead of failing, and SQLAlchemy's documented recipe for correct
+transactions on pysqlite (explicit BEGIN). Other backends use oslo.db's
+engine as it is.
+"""
+
+import dataclasses
+import os
+import threading
+from typing import Any
+
+from oslo_db.sqlalchemy import enginefacade
+from oslo_db.sqlalchemy import engines as oslo_engines
+from oslo_db.sqlalchemy import exc_filters
+from oslo_db.sqlalchemy import orm as oslo_orm
+import sqlalchemy as sa
+
+from reqspec import conf
+from reqspec import exception
+
+CONF = conf.CONF
+
+#: Seconds a SQLite writer waits for another writer's lock.
+SQLITE_BUSY_TIMEOUT = 60
+
+
+def is_sqlite_file(url: sa.engine.URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database not in (
+        None,
+        "",
+        ":memory:",
+    )
+
+
+def _create_sqlite_file_engine(
+    url: sa.engine.URL, engine_args: dict[str, Any]
+) -> sa.engine.Engine:
+    synchronous = (
+        "FULL" if engine_args.get("sqlite_synchronous", True) else "OFF"
+    )
+    engine = sa.create_engine(
+        url,
+        poolclass=sa.pool.QueuePool,
+        pool_size=engine_args.get("max_pool_size") or 5,
+        max_overflow=engine_args.get("max_overflow") or 10,
+        connect_args={
+            "timeout": SQLITE_BUSY_TIMEOUT,
+            "check_same_thread": False,
+        },
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_con: Any, record: Any) -> None:
+        # Hand transaction control to SQLAlchemy (see the "begin" hook).
+        dbapi_con.isolation_level = None
+        dbapi_con.execute("PRAGMA journal_mode=WAL")
+        dbapi_con.execute(f"PRAGMA synchronous={synchronous}")
+        dbapi_con.execute("PRAGMA foreign_keys=ON")
+        record.info["pid"] = os.getpid()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_con: Any, record: Any, proxy: Any) -> None:
+        # A pooled connection must not cross a fork.
+        if record.info.get("pid") != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise sa.exc.DisconnectionError("connection belongs to a parent")
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.engine.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    # oslo.db's filters turn driver errors into DBDuplicateEntry,
+    # DBDeadlock, DBConnectionError... on this engine too.
+    exc_filters.register_engine(engine)
+    return engine
+
+
+def create_engine(url: str, **engine_args: Any) -> sa.engine.Engine:
+    """An engine for ``url``: oslo.db's, except for SQLite files."""
+    parsed = sa.engine.make_url(url)
+    if is_sqlite_file(parsed):
+        directory = os.path.dirname(os.path.abspath(parsed.database or ""))
+        os.makedirs(directory, exist_ok=True)
+        return _create_sqlite_file_engine(parsed, engine_args)
+    return oslo_engines.create_engine(url, **engine_args)
+
+
+class _TransactionFactory(enginefacade._TransactionFactory):
+    # The one hook oslo.db offers for choosing how engines are built.
+    def _setup_for_connection(
+        self,
+        sql_connection: str | None,
+        engine_kwargs: dict[str, Any],
+        maker_kwargs: dict[str, Any],
+    ) -> tuple[sa.engine.Engine, Any]:
+        if sql_connection is None:
+            raise exception.DatabaseNotConfigured(database="A database")
+        engine = create_engine(sql_connection, **engine_kwargs)
+        return engine, oslo_orm.get_maker(engine=engine, **maker_kwargs)
+
+
+class _TransactionContextManager(enginefacade._TransactionContextManager):
+    def _create_root_factory(self) -> _TransactionFactory:
+        return _TransactionFactory()
+
+
+@dataclasses.dataclass(frozen=True)
+class Database:
+    """A database URL with its transaction context managers.
+
+    ``reader`` and ``writer`` are enginefacade managers in connection
+    (Core) mode, built once here rather than per call.
+    """
+
+    url: str
+    manager: enginefacade._TransactionContextManager
+    reader: enginefacade._TransactionContextManager
+    writer: enginefacade._TransactionContextManager
+
+    @property
+    def engine(self) -> sa.engine.Engine:
+        return self.manager.writer.get_engine()
+
+    def dispose(self) -> None:
+        if self.manager.is_started:
+            self.engine.dispose()
+
+
+_lock = threading.Lock()
+_databases: dict[str, Database] = {}
+
+
+def database(url: str) -> Database:
+    """The process-wide ``Database`` for ``url``, created on first use."""
+    db = _databases.get(url)
+    if db is not None:
+        return db
+    with _lock:
+        db = _databases.get(url)
+        if db is None:
+            manager = _TransactionContextManager()
+            manager.configure(
+                connection=url,
+                # oslo.db's checkin hook yields to eventlet with a sleep(0)
+                # on every checkin; reqspec does not run under eventlet.
+                thread_checkin=False,
+                # Fail on first use with a clear error instead of retrying
+                # an unreachable server for minutes at engine start.
+                max_retries=0,
+            )
+            db = Database(
+                url=url,
+                manager=manager,
+                reader=manager.reader.connection,
+                writer=manager.writer.connection,
+            )
+            _databases[url] = db
+    return db
+
+
+def api_database_url() -> str:
+    """``[api_database] connection``, or an SQLite file in the state path."""
+    url: str | None = CONF.api_database.connection
+    if url:
+        return url
+    return sqlite_url(os.path.join(CONF.state_path, "api.sqlite"))
+
+
+def sqlite_url(path: str) -> str:
+    return "sqlite:///" + os.path.abspath(path)
+
+
+def dispose(url: str) -> None:
+    """Close the pool of ``url`` and forget its engine."""
+    with _lock:
+        db = _databases.pop(url, None)
+    if db is not None:
+        db.dispose()
+
+
+def dispose_all() -> None:
+    """Close every pooled connection and forget every engine (tests, CLI)."""
+    with _lock:
+        for db in _databases.values():
+            db.dispose()
+        _databases.clear()

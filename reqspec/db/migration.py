@@ -1,0 +1,198 @@
+"""Schema migrations: one alembic tree per kind of database.
+
+The API database and every cell database are upgraded independently, each
+by its own tree (``migrations/api``, ``migrations/cell``, installed as
+``reqspec.migrations``) with its own version table. ``db_sync`` hands the
+connection to the tree's ``env.py`` through ``config.attributes``, so the
+CLI, the tests and plain ``alembic`` all run the same code, and in-memory
+SQLite works.
+"""
+
+from collections.abc import Iterator
+import contextlib
+import dataclasses
+from importlib import resources
+import logging
+from typing import Any
+
+from alembic import command
+from alembic import config as alembic_config
+from alembic import migration as alembic_migration
+from alembic import script as alembic_script
+from oslo_db import exception as db_exc
+import sqlalchemy as sa
+
+from reqspec import exception
+from reqspec.db import engines
+
+LOG = logging.getLogger(__name__)
+
+DATABASES = ("api", "cell")
+
+VERSION_TABLES = {
+    "api": "reqspec_api_alembic_version",
+    "cell": "reqspec_cell_alembic_version",
+}
+
+
+def _check_database(database: str) -> None:
+    if database not in DATABASES:
+        raise ValueError(f"unknown database kind {database!r}")
+
+
+def alembic_ini(database: str) -> str:
+    """Path of the tree's alembic.ini, wherever reqspec is installed."""
+    _check_database(database)
+    ref = resources.files("reqspec.migrations") / database / "alembic.ini"
+    return str(ref)
+
+
+def _config(database: str, connection: Any = None) -> alembic_config.Config:
+    config = alembic_config.Config(alembic_ini(database))
+    # reqspec configures its own logging; don't let alembic's ini take
+    # over the root logger when run from code.
+    config.attributes["configure_logger"] = False
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def script_directory(database: str) -> alembic_script.ScriptDirectory:
+    return alembic_script.ScriptDirectory.from_config(_config(database))
+
+
+def head(database: str) -> str:
+    """The newest revision of the tree (exactly one head is enforced)."""
+    heads = script_directory(database).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"the {database} tree has heads {heads}")
+    return heads[0]
+
+
+@contextlib.contextmanager
+def _connect(database: str, url: str, label: str) -> Iterator[sa.Connection]:
+    engine = engines.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            yield connection
+    except (db_exc.DBConnectionError, sa.exc.OperationalError) as err:
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()
+        raise exception.DatabaseUnavailable(
+            database=label, reason=reason[0] if reason else repr(err)
+        ) from err
+    finally:
+        engine.dispose()
+
+
+@dataclasses.dataclass(frozen=True)
+class Status:
+    """Where a database stands against the code."""
+
+    database: str
+    label: str
+    current: str | None
+    head: str
+
+    @property
+    def state(self) -> str:
+        if self.current == self.head:
+            return "up to date"
+        if self.current is None:
+            return "empty"
+        if self.current not in _known_revisions(self.database):
+            return "ahead of the code"
+        return "behind"
+
+
+def _known_revisions(database: str) -> set[str]:
+    return {
+        rev.revision for rev in script_directory(database).walk_revisions()
+    }
+
+
+def _current(database: str, connection: sa.Connection) -> str | None:
+    context = alembic_migration.MigrationContext.configure(
+        connection, opts={"version_table": VERSION_TABLES[database]}
+    )
+    revision: str | None = context.get_current_revision()
+    return revision
+
+
+def db_version(database: str, url: str, label: str | None = None) -> Status:
+    """Read the revision a database is at, without changing it."""
+    _check_database(database)
+    label = label or f"the {database} database"
+    with _connect(database, url, label) as connection:
+        current = _current(database, connection)
+    return Status(database, label, current, head(database))
+
+
+def db_sync(
+    database: str,
+    url: str,
+    revision: str = "head",
+    label: str | None = None,
+) -> Status:
+    """Upgrade a database to ``revision`` (default: the newest).
+
+    Refuses a database whose revision this code does not know (upgraded by
+    a newer release) with ``DatabaseAheadOfCode``.
+    """
+    _check_database(database)
+    label = label or f"the {database} database"
+    with _connect(database, url, label) as connection:
+        current = _current(database, connection)
+        if current is not None and current not in _known_revisions(database):
+            raise exception.DatabaseAheadOfCode(
+                database=label, current=current
+            )
+        command.upgrade(_config(database, connection), revision)
+        current = _current(database, connection)
+    return Status(database, label, current, head(database))
+
+
+def run_environment(
+    context: Any, database: str, metadata: sa.MetaData
+) -> None:
+    """The body of both trees' env.py; only the metadata differs."""
+    config = context.config
+    options: dict[str, Any] = {
+        "target_metadata": metadata,
+        "version_table": VERSION_TABLES[database],
+        "render_as_batch": True,
+        "compare_type": True,
+    }
+    if context.is_offline_mode():
+        context.configure(url=_plain_alembic_url(context, database), **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        context.configure(connection=connection, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    # Plain `alembic -c .../alembic.ini upgrade head`.
+    engine = engines.create_engine(_plain_alembic_url(context, database))
+    try:
+        with engine.begin() as connection:
+            context.configure(connection=connection, **options)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+def _plain_alembic_url(context: Any, database: str) -> str:
+    url: str | None = context.get_x_argument(as_dictionary=True).get("url")
+    url = url or context.config.get_main_option("sqlalchemy.url")
+    if url:
+        return url
+    if database == "api":
+        return engines.api_database_url()
+    raise SystemExit(
+        "a cell database has no default URL: pass -x url=<SQLAlchemy URL>"
+    )

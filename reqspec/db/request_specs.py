@@ -1,0 +1,256 @@
+"""SQL for the ``request_specs`` table (in whichever database the context
+addresses).
+
+Rows go in and out as plain values; turning documents into objects is the
+objects layer's job. Statements are built once at import and reused, so a
+call pays for no statement construction, only for SQLAlchemy's cached
+compile lookup.
+
+``project_id`` arguments restrict a statement to one project; callers pass
+None for an admin context. A row of another project is then simply not
+found, which is how project isolation stays leak-free.
+"""
+
+from collections.abc import Iterator
+from collections.abc import Sequence
+from typing import Any
+from typing import cast
+from typing import NamedTuple
+from typing import TYPE_CHECKING
+
+from oslo_db import exception as db_exc
+import sqlalchemy as sa
+
+from reqspec import exception
+from reqspec.db import api_models
+from reqspec.db import base
+from reqspec.db import transactions
+
+if TYPE_CHECKING:
+    from reqspec.context import RequestContext
+
+# The API and cell tables are built from one mixin and are identical;
+# statements compiled against this one run unchanged on both databases.
+_table = cast(sa.Table, api_models.RequestSpec.__table__)
+_c = _table.c
+
+#: Largest number of uuids sent in one IN (...) list.
+IN_CHUNK = 10_000
+
+
+class SpecRow(NamedTuple):
+    id: int
+    instance_uuid: str
+    project_id: str | None
+    generation: int
+    spec: str
+
+
+_COLUMNS = (_c.id, _c.instance_uuid, _c.project_id, _c.generation, _c.spec)
+
+_select_one = sa.select(*_COLUMNS).where(
+    _c.instance_uuid == sa.bindparam("instance_uuid")
+)
+_select_one_in_project = _select_one.where(
+    _c.project_id == sa.bindparam("project_id")
+)
+_select_many = sa.select(*_COLUMNS).where(
+    _c.instance_uuid.in_(sa.bindparam("uuids", expanding=True))
+)
+_select_many_in_project = _select_many.where(
+    _c.project_id == sa.bindparam("project_id")
+)
+_insert = _table.insert()
+_update = (
+    _table.update()
+    .where(_c.instance_uuid == sa.bindparam("match_uuid"))
+    .where(_c.generation == sa.bindparam("expected_generation"))
+    .values(
+        spec=sa.bindparam("new_spec"),
+        project_id=sa.bindparam("new_project_id"),
+        generation=_c.generation + 1,
+        updated_at=sa.bindparam("now"),
+    )
+)
+_update_in_project = _update.where(
+    _c.project_id == sa.bindparam("match_project_id")
+)
+_delete = _table.delete().where(
+    _c.instance_uuid == sa.bindparam("instance_uuid")
+)
+_delete_in_project = _delete.where(_c.project_id == sa.bindparam("project_id"))
+_generation_of = sa.select(_c.generation).where(
+    _c.instance_uuid == sa.bindparam("instance_uuid")
+)
+_generation_of_in_project = _generation_of.where(
+    _c.project_id == sa.bindparam("project_id")
+)
+
+
+def _row(row: Any) -> SpecRow:
+    return SpecRow(*row)
+
+
+@transactions.reader
+def get_by_instance_uuid(
+    ctx: "RequestContext", instance_uuid: str, project_id: str | None = None
+) -> SpecRow | None:
+    if project_id is None:
+        result = ctx.connection.execute(
+            _select_one, {"instance_uuid": instance_uuid}
+        )
+    else:
+        result = ctx.connection.execute(
+            _select_one_in_project,
+            {"instance_uuid": instance_uuid, "project_id": project_id},
+        )
+    row = result.first()
+    return None if row is None else _row(row)
+
+
+@transactions.reader
+def get_by_instance_uuids(
+    ctx: "RequestContext",
+    instance_uuids: Sequence[str],
+    project_id: str | None = None,
+) -> list[SpecRow]:
+    """Rows for the given uuids (missing ones are skipped), in one query
+    per ``IN_CHUNK`` uuids."""
+    rows: list[SpecRow] = []
+    for start in range(0, len(instance_uuids), IN_CHUNK):
+        params: dict[str, Any] = {
+            "uuids": list(instance_uuids[start : start + IN_CHUNK])
+        }
+        if project_id is None:
+            stmt = _select_many
+        else:
+            stmt = _select_many_in_project
+            params["project_id"] = project_id
+        rows.extend(_row(r) for r in ctx.connection.execute(stmt, params))
+    return rows
+
+
+@transactions.writer
+def create(
+    ctx: "RequestContext",
+    instance_uuid: str,
+    project_id: str | None,
+    spec: str,
+) -> SpecRow:
+    """Insert a row at generation 1; ``RequestSpecExists`` if the instance
+    already has one (the unique key decides, so racing creators get exactly
+    one row)."""
+    generation = 1
+    try:
+        result = ctx.connection.execute(
+            _insert,
+            {
+                "instance_uuid": instance_uuid,
+                "project_id": project_id,
+                "generation": generation,
+                "spec": spec,
+                "created_at": base.utcnow(),
+            },
+        )
+    except db_exc.DBDuplicateEntry as err:
+        raise exception.RequestSpecExists(instance_uuid=instance_uuid) from err
+    row_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    return SpecRow(row_id, instance_uuid, project_id, generation, spec)
+
+
+@transactions.writer
+def update(
+    ctx: "RequestContext",
+    instance_uuid: str,
+    expected_generation: int,
+    project_id: str | None,
+    spec: str,
+    match_project_id: str | None = None,
+) -> int:
+    """Replace the document if the row is still at ``expected_generation``.
+
+    Returns the new generation. ``RequestSpecConflict`` if someone saved in
+    between, ``RequestSpecNotFound`` if the row is gone (or belongs to
+    another project); in both cases nothing is written.
+    """
+    params = {
+        "match_uuid": instance_uuid,
+        "expected_generation": expected_generation,
+        "new_spec": spec,
+        "new_project_id": project_id,
+        "now": base.utcnow(),
+    }
+    if match_project_id is None:
+        result = ctx.connection.execute(_update, params)
+    else:
+        params["match_project_id"] = match_project_id
+        result = ctx.connection.execute(_update_in_project, params)
+    if result.rowcount == 1:
+        return expected_generation + 1
+    if _generation(ctx, instance_uuid, match_project_id) is None:
+        raise exception.RequestSpecNotFound(instance_uuid=instance_uuid)
+    raise exception.RequestSpecConflict(
+        instance_uuid=instance_uuid, expected=expected_generation
+    )
+
+
+def _generation(
+    ctx: "RequestContext", instance_uuid: str, project_id: str | None
+) -> int | None:
+    if project_id is None:
+        stmt, params = _generation_of, {"instance_uuid": instance_uuid}
+    else:
+        stmt = _generation_of_in_project
+        params = {"instance_uuid": instance_uuid, "project_id": project_id}
+    value: int | None = ctx.connection.execute(stmt, params).scalar()
+    return value
+
+
+@transactions.writer
+def destroy(
+    ctx: "RequestContext", instance_uuid: str, project_id: str | None = None
+) -> None:
+    if project_id is None:
+        result = ctx.connection.execute(
+            _delete, {"instance_uuid": instance_uuid}
+        )
+    else:
+        result = ctx.connection.execute(
+            _delete_in_project,
+            {"instance_uuid": instance_uuid, "project_id": project_id},
+        )
+    if result.rowcount != 1:
+        raise exception.RequestSpecNotFound(instance_uuid=instance_uuid)
+
+
+_select_batch = (
+    sa.select(*_COLUMNS)
+    .where(_c.id > sa.bindparam("after_id"))
+    .order_by(_c.id)
+    .limit(sa.bindparam("batch_size"))
+)
+
+
+@transactions.reader
+def _batch_after(
+    ctx: "RequestContext", after_id: int, batch_size: int
+) -> list[SpecRow]:
+    result = ctx.connection.execute(
+        _select_batch, {"after_id": after_id, "batch_size": batch_size}
+    )
+    return [_row(r) for r in result]
+
+
+def iter_batches(
+    ctx: "RequestContext", batch_size: int = 500
+) -> Iterator[list[SpecRow]]:
+    """All rows in id order, ``batch_size`` at a time, one short read
+    transaction per batch (keyset pagination: memory stays flat and no
+    transaction is held open while the caller works)."""
+    after_id = 0
+    while True:
+        batch = _batch_after(ctx, after_id, batch_size)
+        if not batch:
+            return
+        yield batch
+        after_id = batch[-1].id
