@@ -183,6 +183,12 @@ class _Codec:
                 raise err.at(name) from None
             except (ValueError, TypeError) as err:
                 raise _Invalid(str(err)).at(name) from None
+        # Whatever decode() would refuse must not be written in the first
+        # place: a spec missing its flavor would be stored and then be
+        # unreadable.
+        for name in self.required:
+            if name not in out:
+                raise _Invalid("required field is missing").at(name)
         return out
 
     def decode(self, data: Any) -> ovo_base.VersionedObject:
