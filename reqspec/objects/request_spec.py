@@ -291,11 +291,26 @@ class RequestSpec(base.ReqspecObject):
     def _from_db_row(
         cls, context: "RequestContext", row: db.SpecRow
     ) -> "RequestSpec":
-        spec = document.decode(row.spec)
+        where = f"stored spec of instance {row.instance_uuid}"
+        try:
+            spec = document.decode(row.spec)
+        except exception.InvalidRequestSpec as err:
+            # Name the row: in a get-many, "spec.flavor: ..." alone does not
+            # say which of a thousand documents is broken.
+            raise exception.InvalidRequestSpec(
+                reason=f"{where} in {context.database}: {err.kwargs['reason']}"
+            ) from None
+        # The columns are what lookups and project isolation filter on; a
+        # document that disagrees with them was edited by hand.
         if spec.instance_uuid != row.instance_uuid:
             raise exception.InvalidRequestSpec(
                 reason=f"the row of instance {row.instance_uuid} holds the "
                 f"document of instance {spec.instance_uuid}"
+            )
+        if spec.project_id != row.project_id:
+            raise exception.InvalidRequestSpec(
+                reason=f"{where} in {context.database}: the document's "
+                "project_id does not match the row's"
             )
         spec._context = context
         spec._set_row(row.id, row.generation, row.spec)
@@ -351,6 +366,7 @@ class RequestSpec(base.ReqspecObject):
             )
         self._check_project_scope()
         text = self.to_document()
+        _check_project_column(self.project_id)
         row = db.create(
             self._context, self.instance_uuid, self.project_id, text
         )
@@ -368,11 +384,14 @@ class RequestSpec(base.ReqspecObject):
             raise exception.ObjectActionError(
                 action="save", reason="the spec was never created"
             )
+        # Scope first: a foreign spec must not save "successfully" even when
+        # there is nothing to write.
+        self._check_project_scope()
         text = self.to_document()
         if text == getattr(self, "_stored_document", None):
             self.obj_reset_changes(recursive=True)
             return
-        self._check_project_scope()
+        _check_project_column(self.project_id)
         if self.generation is None:
             raise exception.ObjectActionError(
                 action="save", reason="the spec has no stored generation"
@@ -406,10 +425,41 @@ class RequestSpec(base.ReqspecObject):
 
 
 def _project_scope(context: "RequestContext") -> str | None:
-    """The project a context may touch; None means every project (admin)."""
+    """The project a context may touch; None means every project (admin).
+
+    A non-admin context without a project may touch nothing (rather than
+    the specs whose project happens to be empty).
+    """
     if context.is_admin:
         return None
-    return context.project_id or ""
+    if not context.project_id:
+        raise exception.Forbidden(
+            reason="a non-admin context without a project owns no specs"
+        )
+    return context.project_id
+
+
+#: Width of the ``project_id`` column.
+PROJECT_ID_MAX_LENGTH = 255
+
+
+def _check_project_column(project_id: str | None) -> None:
+    """``project_id`` is also a column: refuse what the databases would
+    refuse (or silently truncate) before anything is sent."""
+    if project_id is None:
+        return
+    problem = None
+    if len(project_id) > PROJECT_ID_MAX_LENGTH:
+        problem = f"is longer than {PROJECT_ID_MAX_LENGTH} characters"
+    elif "\x00" in project_id:
+        problem = "contains a NUL character"
+    elif not project_id.isascii():
+        try:
+            project_id.encode("utf-8")
+        except UnicodeEncodeError:
+            problem = "is not valid Unicode (a lone surrogate)"
+    if problem:
+        raise exception.InvalidRequestSpec(reason=f"project_id {problem}")
 
 
 def _checked_uuid(value: Any) -> str:
