@@ -26,6 +26,7 @@ from typing import TypeVar
 
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
+import sqlalchemy as sa
 
 from reqspec import exception
 from reqspec.db import engines
@@ -78,14 +79,18 @@ class _Transaction:
             try:
                 with manager.using(ctx):
                     return fn(ctx, *args, **kwargs)
-            except db_exc.DBConnectionError as err:
+            except (db_exc.DBConnectionError, sa.exc.OperationalError) as err:
+                # oslo.db recognises lost connections, but not every
+                # driver's wording of a failure to connect at all (libpq's
+                # current one among them): those arrive unclassified.
                 raise exception.DatabaseUnavailable(
                     database=ctx.database, reason=_first_line(err)
                 ) from err
-            except db_exc.DBNonExistentTable as err:
+            except (db_exc.DBError, sa.exc.ProgrammingError) as err:
+                if not _is_missing_table(err):
+                    raise
                 raise exception.DatabaseNotUpgraded(
-                    database=ctx.database,
-                    reason=f"table {err.table} is missing",
+                    database=ctx.database, reason=_first_line(err)
                 ) from err
 
         if write:
@@ -101,6 +106,20 @@ _retry_on_deadlock = oslo_db_api.wrap_db_retry(
     max_retry_interval=1,
     retry_on_deadlock=True,
 )
+
+
+def _is_missing_table(err: Exception) -> bool:
+    # oslo.db classifies SQLite's "no such table" but deliberately passes
+    # MySQL's 1146 through, and PostgreSQL's undefined-table error too.
+    if isinstance(err, db_exc.DBNonExistentTable):
+        return True
+    # oslo.db wraps unclassified driver errors in a bare DBError.
+    inner = getattr(err, "inner_exception", None) or err
+    orig = getattr(inner, "orig", None)
+    if getattr(orig, "pgcode", None) == "42P01":
+        return True
+    args: tuple[object, ...] = getattr(orig, "args", ())
+    return bool(args) and args[0] == 1146
 
 
 def _first_line(err: Exception) -> str:
