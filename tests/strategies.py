@@ -85,39 +85,30 @@ def request_specs(per_move: bool = False) -> st.SearchStrategy[RequestSpec]:
     return object_strategy(RequestSpec, names)  # type: ignore[return-value]
 
 
-def full_request_specs() -> st.SearchStrategy[RequestSpec]:
-    """Specs with every persistent field set, nested objects included."""
-
-    def full(cls: type[ovo_base.VersionedObject]) -> st.SearchStrategy[Any]:
-        strategies = {}
-        for name, field in cls.fields.items():
-            if fields.is_object_field(field):
-                strategies[name] = full(fields.object_class(field))
-            elif fields.is_object_list_field(field):
-                strategies[name] = st.lists(
-                    full(fields.object_class(field)), min_size=1, max_size=2
-                )
-            else:
-                strategies[name] = type_strategy(field._type)
-        return st.fixed_dictionaries(strategies).map(
-            lambda kwargs: cls(**kwargs)
-        )
-
-    names = RequestSpec.PERSISTENT_FIELDS
+def full_objects(
+    cls: type[ovo_base.VersionedObject], names: tuple[str, ...] | None = None
+) -> st.SearchStrategy[Any]:
+    """Instances of ``cls`` with every field (or every one of ``names``)
+    set, recursively, object lists holding at least one element."""
     strategies = {}
-    for name in names:
-        field = RequestSpec.fields[name]
+    for name in names or tuple(cls.fields):
+        field = cls.fields[name]
         if fields.is_object_field(field):
-            strategies[name] = full(fields.object_class(field))
+            strategies[name] = full_objects(fields.object_class(field))
         elif fields.is_object_list_field(field):
             strategies[name] = st.lists(
-                full(fields.object_class(field)), min_size=1, max_size=2
+                full_objects(fields.object_class(field)),
+                min_size=1,
+                max_size=2,
             )
         else:
             strategies[name] = type_strategy(field._type)
-    return st.fixed_dictionaries(strategies).map(
-        lambda kwargs: RequestSpec(**kwargs)
-    )
+    return st.fixed_dictionaries(strategies).map(lambda kwargs: cls(**kwargs))
+
+
+def full_request_specs() -> st.SearchStrategy[RequestSpec]:
+    """Specs with every persistent field set, nested objects included."""
+    return full_objects(RequestSpec, RequestSpec.PERSISTENT_FIELDS)
 
 
 def stored_view(spec: RequestSpec) -> RequestSpec:
