@@ -22,7 +22,13 @@ class ReqspecError(Exception):
         super().__init__(message)
 
 
-class InvalidRequestSpec(ReqspecError):
+class Invalid(ReqspecError):
+    """Bad input: refused before anything was written."""
+
+    msg_fmt = "Invalid input: %(reason)s"
+
+
+class InvalidRequestSpec(Invalid):
     """A spec or a stored document is malformed; nothing was written."""
 
     msg_fmt = "Invalid request spec: %(reason)s"

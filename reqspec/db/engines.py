@@ -88,7 +88,13 @@ def _create_sqlite_file_engine(
 
 
 def create_engine(url: str, **engine_args: Any) -> sa.engine.Engine:
-    """An engine for ``url``: oslo.db's, except for SQLite files."""
+    """An engine for ``url``: oslo.db's, except for SQLite files.
+
+    It does not connect: an unreachable server is reported on first use
+    (oslo.db would otherwise retry for minutes before failing).
+    """
+    engine_args.setdefault("max_retries", 0)
+    engine_args.setdefault("mysql_sql_mode", "TRADITIONAL")
     parsed = sa.engine.make_url(url)
     if is_sqlite_file(parsed):
         directory = os.path.dirname(os.path.abspath(parsed.database or ""))

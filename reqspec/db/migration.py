@@ -71,8 +71,9 @@ def head(database: str) -> str:
 
 @contextlib.contextmanager
 def _connect(database: str, url: str, label: str) -> Iterator[sa.Connection]:
-    engine = engines.create_engine(url)
+    engine = None
     try:
+        engine = engines.create_engine(url)
         with engine.begin() as connection:
             yield connection
     except (db_exc.DBConnectionError, sa.exc.OperationalError) as err:
@@ -81,7 +82,8 @@ def _connect(database: str, url: str, label: str) -> Iterator[sa.Connection]:
             database=label, reason=reason[0] if reason else repr(err)
         ) from err
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
 
 
 @dataclasses.dataclass(frozen=True)

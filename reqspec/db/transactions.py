@@ -23,13 +23,17 @@ What a failure becomes, decided once here for every database function:
   never retries on its own: its enclosing transaction is gone, and re-running
   only the inner part would commit half of the outer one. When every attempt
   is aborted: ``DatabaseBusy``.
-* A connection that cannot be made or is lost: ``DatabaseUnavailable``. Not
-  retried: if it was lost while committing, the change may have been saved
-  (``outcome_unknown``), and only the caller can tell whether doing it again
-  is right. SQLAlchemy has already invalidated the pool, so the next call
-  starts on a fresh connection.
+* A connection that cannot be made (whatever the driver's wording) or is
+  lost: ``DatabaseUnavailable``. Not retried: if it was lost while
+  committing, the change may have been saved (``outcome_unknown``), and
+  only the caller can tell whether doing it again is right. SQLAlchemy
+  has already invalidated the pool, so the next call starts on a fresh
+  connection.
 * A missing table: ``DatabaseNotUpgraded``. Any other driver error:
   ``DatabaseError``. Both were rolled back.
+
+Errors raised by the function itself (``ReqspecError`` and the rest) pass
+through unchanged, after the rollback.
 """
 
 from collections.abc import Callable
@@ -120,15 +124,18 @@ class _Transaction:
             kwargs: Any,
         ) -> R:
             manager = db.writer if write else db.reader
-            committing = False
+            connected = committing = False
             try:
                 with manager.using(ctx):
+                    connected = True
                     result = fn(ctx, *args, **kwargs)
                     committing = True
                 return result
             except Exception as err:
                 # enginefacade has rolled back (or lost) the transaction.
-                typed = _classify(err, ctx, write and committing)
+                typed = _classify(
+                    err, ctx, connected, committing=write and committing
+                )
                 if typed is err:
                     raise
                 raise typed from err
@@ -172,16 +179,24 @@ _retry = oslo_db_api.wrap_db_retry(
 
 
 def _classify(
-    err: Exception, ctx: "RequestContext", committing: bool
+    err: Exception, ctx: "RequestContext", connected: bool, committing: bool
 ) -> Exception:
     """The exception a failed attempt raises (see the module docstring)."""
     if isinstance(err, exception.ReqspecError):
         return err
+    driver_error = isinstance(err, (db_exc.DBError, sa.exc.DBAPIError))
     if isinstance(err, db_exc.DBDeadlock):
         return err
     if _is_retryable(err):
         return db_exc.DBDeadlock(err)
-    if isinstance(err, db_exc.DBConnectionError) or _is_disconnect(err):
+    if (
+        isinstance(err, db_exc.DBConnectionError)
+        or _is_disconnect(err)
+        # oslo.db recognises lost connections, but not every driver's
+        # wording of a failure to connect at all (libpq's current one
+        # among them): whatever fails before a connection is had is one.
+        or (driver_error and not connected)
+    ):
         if committing:
             reason = (
                 f"{_first_line(err)}; the connection was lost while "
@@ -194,11 +209,11 @@ def _classify(
             reason=reason,
             outcome_unknown=committing,
         )
-    if isinstance(err, db_exc.DBNonExistentTable):
+    if _is_missing_table(err):
         return exception.DatabaseNotUpgraded(
-            database=ctx.database, reason=f"table {err.table} is missing"
+            database=ctx.database, reason=_first_line(err)
         )
-    if isinstance(err, (db_exc.DBError, sa.exc.DBAPIError)):
+    if driver_error:
         return exception.DatabaseError(
             database=ctx.database, reason=_first_line(err)
         )
@@ -232,6 +247,19 @@ def _is_retryable(err: Exception) -> bool:
         return str(orig).startswith(_SQLITE_RETRY_MESSAGES)
     args: tuple[Any, ...] = getattr(orig, "args", ())
     return bool(args) and args[0] in _MYSQL_RETRY_CODES
+
+
+def _is_missing_table(err: Exception) -> bool:
+    # oslo.db classifies SQLite's "no such table" but deliberately passes
+    # MySQL's 1146 through, and PostgreSQL's undefined-table error too.
+    if isinstance(err, db_exc.DBNonExistentTable):
+        return True
+    wrapped = _sqlalchemy_error(err)
+    orig = wrapped.orig if wrapped is not None else None
+    if getattr(orig, "pgcode", None) == "42P01":
+        return True
+    args: tuple[object, ...] = getattr(orig, "args", ())
+    return bool(args) and args[0] == 1146
 
 
 def _is_disconnect(err: Exception) -> bool:

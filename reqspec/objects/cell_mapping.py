@@ -67,7 +67,11 @@ class CellMapping(base.ReqspecObject):
     def get_by_uuid(
         cls, context: "RequestContext", uuid: str
     ) -> "CellMapping":
-        row = db.get_by_uuid(context, fields.check_uuid(uuid))
+        try:
+            uuid = fields.check_uuid(uuid)
+        except ValueError as err:
+            raise exception.Invalid(reason=f"cell uuid: {err}") from None
+        row = db.get_by_uuid(context, uuid)
         if row is None:
             raise exception.CellMappingNotFound(cell=uuid)
         return cls._from_db_row(context, row)

@@ -27,6 +27,7 @@ produce identical documents and equal objects.
 """
 
 from collections.abc import Callable
+import copy
 from typing import Any
 from typing import TYPE_CHECKING
 
@@ -131,12 +132,12 @@ class _Codec:
     ) -> Callable[[Any], Any]:
         if child is None:
             return check
-        nullable = field.nullable
+        if_none = _none_handler(field)
         if fields.is_object_list_field(field):
 
             def load_list(value: Any) -> Any:
-                if value is None and nullable:
-                    return None
+                if value is None:
+                    return if_none()
                 if type(value) is not list:
                     raise _Invalid(f"expected a list, got {_kind(value)}")
                 out = []
@@ -150,8 +151,8 @@ class _Codec:
             return load_list
 
         def load_object(value: Any) -> Any:
-            if value is None and nullable:
-                return None
+            if value is None:
+                return if_none()
             return child.decode(value)
 
         return load_object
@@ -218,6 +219,21 @@ class _Codec:
             if "_obj_" + name not in values:
                 raise _Invalid("required field is missing").at(name)
         return obj
+
+
+def _none_handler(field: Any) -> Callable[[], Any]:
+    """What a null object field decodes to, as ``Field.coerce`` decides:
+    None if nullable, else the default, else an error."""
+    if field.nullable:
+        return lambda: None
+    if field.default is not fields.UnspecifiedDefault:
+        default = field.default
+        return lambda: copy.deepcopy(default)
+
+    def refuse() -> Any:
+        raise _Invalid("must not be null")
+
+    return refuse
 
 
 def _dumper(field: Any, check: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -55,6 +55,9 @@ class StrictType(ovo_fields.FieldType[T], Generic[T]):
     def from_primitive(self, obj: Any, attr: str, value: object) -> T:
         return self.check(value)
 
+    def __repr__(self) -> str:
+        return type(self).__name__
+
 
 def _check_str(value: Any) -> str:
     return value if type(value) is str else _fail("a string", value)
@@ -144,7 +147,7 @@ class IPAddress(StrictType[str]):
 class Enum(StrictType[str]):
     def __init__(self, valid_values: tuple[str, ...]) -> None:
         super().__init__()
-        self._valid_values = tuple(valid_values)
+        self.valid_values = tuple(valid_values)
         valid = frozenset(valid_values)
         what = "one of " + ", ".join(sorted(valid))
 
@@ -157,15 +160,20 @@ class Enum(StrictType[str]):
 
     def __repr__(self) -> str:
         # Part of the object fingerprint: a changed value set is a change.
-        return "Enum({})".format(",".join(self._valid_values))
+        return "Enum({})".format(",".join(self.valid_values))
 
     def stringify(self, value: str) -> str:
         return f"'{value}'"
 
 
+def _container_repr(self: Any) -> str:
+    return f"{type(self).__name__}({self.element!r})"
+
+
 class List(StrictType[list[Any]]):
     def __init__(self, element: StrictType[Any]) -> None:
         super().__init__()
+        self.element = element
         item = element.check
 
         def check(value: Any) -> list[Any]:
@@ -175,12 +183,15 @@ class List(StrictType[list[Any]]):
 
         self.check = check
 
+    __repr__ = _container_repr
+
 
 class Set(StrictType[set[Any]]):
     """A set in Python, a sorted list in a document (for stable bytes)."""
 
     def __init__(self, element: StrictType[Any]) -> None:
         super().__init__()
+        self.element = element
         item = element.check
 
         def check(value: Any) -> set[Any]:
@@ -189,6 +200,8 @@ class Set(StrictType[set[Any]]):
             return {item(v) for v in value}
 
         self.check = check
+
+    __repr__ = _container_repr
 
     def to_primitive(self, obj: Any, attr: str, value: set[Any]) -> list[Any]:
         return sorted(value)
@@ -199,6 +212,7 @@ class Dict(StrictType[dict[str, Any]]):
 
     def __init__(self, element: StrictType[Any]) -> None:
         super().__init__()
+        self.element = element
         item = element.check
 
         def check(value: Any) -> dict[str, Any]:
@@ -213,81 +227,113 @@ class Dict(StrictType[dict[str, Any]]):
 
         self.check = check
 
+    __repr__ = _container_repr
 
-class StringField(ovo_fields.AutoTypedField[str]):
+
+class _FingerprintRepr:
+    """Field repr for object fingerprints: the whole type, not just its
+    outer class (ovo's repr makes a list of strings and a list of integers
+    look the same), with defaults rendered deterministically."""
+
+    _type: Any
+    _default: Any
+    _nullable: bool
+
+    def __repr__(self) -> str:
+        default = self._default
+        if isinstance(default, set):
+            default = "set([{}])".format(",".join(sorted(map(str, default))))
+        return f"{self._type!r}(default={default},nullable={self._nullable})"
+
+
+class StringField(_FingerprintRepr, ovo_fields.AutoTypedField[str]):
     AUTO_TYPE = String()
 
 
-class IntegerField(ovo_fields.AutoTypedField[int]):
+class IntegerField(_FingerprintRepr, ovo_fields.AutoTypedField[int]):
     AUTO_TYPE = Integer()
 
 
-class NonNegativeIntegerField(ovo_fields.AutoTypedField[int]):
+class NonNegativeIntegerField(
+    _FingerprintRepr, ovo_fields.AutoTypedField[int]
+):
     AUTO_TYPE = NonNegativeInteger()
 
 
-class FloatField(ovo_fields.AutoTypedField[float]):
+class FloatField(_FingerprintRepr, ovo_fields.AutoTypedField[float]):
     AUTO_TYPE = Float()
 
 
-class NonNegativeFloatField(ovo_fields.AutoTypedField[float]):
+class NonNegativeFloatField(
+    _FingerprintRepr, ovo_fields.AutoTypedField[float]
+):
     AUTO_TYPE = NonNegativeFloat()
 
 
-class BooleanField(ovo_fields.AutoTypedField[bool]):
+class BooleanField(_FingerprintRepr, ovo_fields.AutoTypedField[bool]):
     AUTO_TYPE = Boolean()
 
 
-class UUIDField(ovo_fields.AutoTypedField[str]):
+class UUIDField(_FingerprintRepr, ovo_fields.AutoTypedField[str]):
     AUTO_TYPE = UUID()
 
 
-class IPAddressField(ovo_fields.AutoTypedField[str]):
+class IPAddressField(_FingerprintRepr, ovo_fields.AutoTypedField[str]):
     AUTO_TYPE = IPAddress()
 
 
-class EnumField(ovo_fields.AutoTypedField[str]):
+class EnumField(_FingerprintRepr, ovo_fields.AutoTypedField[str]):
     def __init__(self, valid_values: tuple[str, ...], **kwargs: Any) -> None:
         self.AUTO_TYPE = Enum(valid_values)
         super().__init__(**kwargs)
 
 
-class ListOfStringsField(ovo_fields.AutoTypedField[list[str]]):
+class ListOfStringsField(
+    _FingerprintRepr, ovo_fields.AutoTypedField[list[str]]
+):
     AUTO_TYPE = List(String())
 
 
-class ListOfUUIDField(ovo_fields.AutoTypedField[list[str]]):
+class ListOfUUIDField(_FingerprintRepr, ovo_fields.AutoTypedField[list[str]]):
     AUTO_TYPE = List(UUID())
 
 
-class SetOfStringsField(ovo_fields.AutoTypedField[set[str]]):
+class SetOfStringsField(_FingerprintRepr, ovo_fields.AutoTypedField[set[str]]):
     AUTO_TYPE = Set(String())
 
 
-class SetOfIntegersField(ovo_fields.AutoTypedField[set[int]]):
+class SetOfIntegersField(
+    _FingerprintRepr, ovo_fields.AutoTypedField[set[int]]
+):
     AUTO_TYPE = Set(NonNegativeInteger())
 
 
-class ListOfListsOfStringsField(ovo_fields.AutoTypedField[list[list[str]]]):
+class ListOfListsOfStringsField(
+    _FingerprintRepr, ovo_fields.AutoTypedField[list[list[str]]]
+):
     AUTO_TYPE = List(List(String()))
 
 
-class DictOfStringsField(ovo_fields.AutoTypedField[dict[str, str]]):
+class DictOfStringsField(
+    _FingerprintRepr, ovo_fields.AutoTypedField[dict[str, str]]
+):
     AUTO_TYPE = Dict(String())
 
 
-class DictOfIntegersField(ovo_fields.AutoTypedField[dict[str, int]]):
+class DictOfIntegersField(
+    _FingerprintRepr, ovo_fields.AutoTypedField[dict[str, int]]
+):
     AUTO_TYPE = Dict(Integer())
 
 
 class DictOfListOfStringsField(
-    ovo_fields.AutoTypedField[dict[str, list[str]]]
+    _FingerprintRepr, ovo_fields.AutoTypedField[dict[str, list[str]]]
 ):
     AUTO_TYPE = Dict(List(String()))
 
 
 class ListOfDictOfStringsField(
-    ovo_fields.AutoTypedField[list[dict[str, str]]]
+    _FingerprintRepr, ovo_fields.AutoTypedField[list[dict[str, str]]]
 ):
     AUTO_TYPE = List(Dict(String()))
 

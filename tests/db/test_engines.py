@@ -1,0 +1,81 @@
+"""Engines: one per URL for the life of the process, pooled, durable."""
+
+import os
+
+import pytest
+import sqlalchemy as sa
+
+from reqspec import conf
+from reqspec.db import engines
+from tests.conftest import Env
+
+CONF = conf.CONF
+
+
+def test_one_database_object_per_url(tmp_path: object) -> None:
+    url = engines.sqlite_url(os.path.join(str(tmp_path), "a.sqlite"))
+    first = engines.database(url)
+    assert engines.database(url) is first
+    assert first.engine is engines.database(url).engine
+    engines.dispose(url)
+    assert engines.database(url) is not first
+    engines.dispose(url)
+
+
+def test_sqlite_files_are_pooled_durable_and_wait_for_locks(
+    tmp_path: object,
+) -> None:
+    url = engines.sqlite_url(os.path.join(str(tmp_path), "b.sqlite"))
+    engine = engines.database(url).engine
+    try:
+        assert isinstance(engine.pool, sa.pool.QueuePool)
+        with engine.connect() as conn:
+            pragma = conn.exec_driver_sql
+            assert pragma("PRAGMA journal_mode").scalar() == "wal"
+            assert pragma("PRAGMA synchronous").scalar() == 2  # FULL
+            assert pragma("PRAGMA foreign_keys").scalar() == 1
+        with engine.connect() as conn:
+            first = conn.connection.dbapi_connection
+        with engine.connect() as conn:
+            # The same DBAPI connection comes back from the pool.
+            assert conn.connection.dbapi_connection is first
+    finally:
+        engines.dispose(url)
+
+
+def test_sqlite_transactions_are_real(tmp_path: object) -> None:
+    # pysqlite on its own does not BEGIN before a SELECT; a writer that
+    # fails after its first statement must leave nothing behind.
+    url = engines.sqlite_url(os.path.join(str(tmp_path), "c.sqlite"))
+    engine = engines.database(url).engine
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        with pytest.raises(RuntimeError), engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+            raise RuntimeError("boom")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+    finally:
+        engines.dispose(url)
+
+
+def test_api_database_defaults_to_a_file_in_the_state_path(
+    tmp_path: object,
+) -> None:
+    CONF.set_override("state_path", str(tmp_path))
+    assert engines.api_database_url() == engines.sqlite_url(
+        os.path.join(str(tmp_path), "api.sqlite")
+    )
+    CONF.set_override("connection", "sqlite:////x.db", group="api_database")
+    assert engines.api_database_url() == "sqlite:////x.db"
+
+
+def test_engines_are_reused_across_calls(db: Env) -> None:
+    from reqspec import objects
+
+    objects.CellMapping.get_all(db.ctx)
+    engine = engines.database(db.api_url).engine
+    objects.CellMapping.get_all(db.ctx)
+    objects.CellMapping.get_by_name(db.ctx, "cell1")
+    assert engines.database(db.api_url).engine is engine

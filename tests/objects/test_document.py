@@ -1,0 +1,352 @@
+"""The stored document: what goes in, what never does, what is refused."""
+
+import copy
+import json
+
+from hypothesis import given
+from hypothesis import HealthCheck
+from hypothesis import settings
+import pytest
+
+from reqspec import conf
+from reqspec import exception
+from reqspec import objects
+from reqspec.objects import document
+from tests import strategies
+from tests.fixtures import specs
+
+CONF = conf.CONF
+
+
+def _doc(spec: objects.RequestSpec) -> dict:
+    return json.loads(document.encode(spec))
+
+
+def _per_move_values() -> dict[str, object]:
+    return {
+        "ignore_hosts": ["compute-1"],
+        "requested_destination": objects.Destination(host="compute-2"),
+        "retry": objects.SchedulerRetries(
+            num_attempts=2, hosts=[["compute-1", "node-1"]]
+        ),
+        "requested_resources": [objects.RequestGroup(resources={"VCPU": 2})],
+        "request_level_params": objects.RequestLevelParams(
+            root_required={"COMPUTE_STATUS_ENABLED"}
+        ),
+        "requested_networks": [objects.NetworkRequest(network_id="n1")],
+        "network_metadata": objects.NetworkMetadata(physnets={"physnet1"}),
+    }
+
+
+class TestWhatIsStored:
+    def test_realistic_spec_round_trips(self) -> None:
+        spec = specs.realistic_spec()
+        loaded = document.decode(document.encode(spec))
+        assert loaded == strategies.stored_view(spec)
+        assert loaded.image.properties.hw_cpu_cores == 2
+        assert loaded.image.properties.traits_required == ["CUSTOM_TRUSTED"]
+        assert loaded.flavor.extra_specs["hw:cpu_policy"] == "shared"
+
+    def test_envelope_holds_version_and_persistent_fields_only(self) -> None:
+        doc = _doc(specs.realistic_spec())
+        assert set(doc) == {"spec", "version"}
+        assert doc["version"] == objects.RequestSpec.VERSION
+        assert set(doc["spec"]) <= set(objects.RequestSpec.PERSISTENT_FIELDS)
+
+    def test_no_change_tracking_or_object_wrappers(self) -> None:
+        text = document.encode(specs.realistic_spec())
+        assert "changes" not in text
+        assert "reqspec_object" not in text
+        assert "nova_object" not in text
+
+    @pytest.mark.parametrize("name", objects.RequestSpec.PER_MOVE_FIELDS)
+    def test_each_per_move_field_never_reaches_the_document(
+        self, name: str
+    ) -> None:
+        spec = specs.realistic_spec()
+        plain = document.encode(spec)
+        setattr(spec, name, _per_move_values()[name])
+        assert document.encode(spec) == plain
+        assert name not in _doc(spec)["spec"]
+
+    @pytest.mark.parametrize(
+        "name, empty",
+        [
+            ("ignore_hosts", []),
+            ("requested_resources", []),
+            ("requested_networks", []),
+            ("ignore_hosts", None),
+            ("requested_destination", None),
+            ("retry", None),
+        ],
+    )
+    def test_empty_per_move_values_are_absent_too(
+        self, name: str, empty: object
+    ) -> None:
+        spec = specs.realistic_spec()
+        setattr(spec, name, empty)
+        assert name not in _doc(spec)["spec"]
+
+    def test_row_fields_are_columns_not_document(self) -> None:
+        spec = specs.realistic_spec()
+        spec.id = 12
+        spec.generation = 7
+        doc = _doc(spec)["spec"]
+        assert "id" not in doc and "generation" not in doc
+
+    def test_server_group_is_stored_by_uuid_policy_and_rules(self) -> None:
+        group = _doc(specs.realistic_spec())["spec"]["instance_group"]
+        assert group == {
+            "uuid": specs.UUIDS[1],
+            "policy": "anti-affinity",
+            "rules": {"max_server_per_host": "1"},
+        }
+
+    def test_loaded_group_has_no_members_to_go_stale(self) -> None:
+        loaded = document.decode(document.encode(specs.realistic_spec()))
+        group = loaded.instance_group
+        assert not group.obj_attr_is_set("members")
+        with pytest.raises(exception.ObjectActionError):
+            group.members  # noqa: B018
+
+    @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+    @given(strategies.request_specs(per_move=True))
+    def test_generated_specs_keep_per_move_fields_out(
+        self, spec: objects.RequestSpec
+    ) -> None:
+        stored = set(_doc(spec)["spec"])
+        assert not stored & set(objects.RequestSpec.PER_MOVE_FIELDS)
+        assert not stored & set(objects.RequestSpec.ROW_FIELDS)
+
+
+class TestDeterministic:
+    def test_same_spec_same_bytes(self) -> None:
+        spec = specs.realistic_spec()
+        assert document.encode(spec) == document.encode(copy.deepcopy(spec))
+
+    def test_insertion_order_does_not_matter(self) -> None:
+        one = specs.realistic_spec()
+        two = specs.realistic_spec()
+        two.flavor.extra_specs = dict(
+            reversed(list(one.flavor.extra_specs.items()))
+        )
+        two.scheduler_hints = dict(reversed(list(one.scheduler_hints.items())))
+        assert document.encode(one) == document.encode(two)
+
+    def test_sets_are_written_sorted(self) -> None:
+        spec = specs.realistic_spec()
+        cell = objects.InstanceNUMACell(id=0, memory=1024)
+        cell.cpuset = {5, 1, 3}
+        spec.numa_topology = objects.InstanceNUMATopology(cells=[cell])
+        stored = _doc(spec)["spec"]["numa_topology"]["cells"][0]
+        assert stored["cpuset"] == [1, 3, 5]
+
+    def test_compact_with_sorted_keys(self) -> None:
+        text = document.encode(specs.realistic_spec())
+        assert ": " not in text and ", " not in text
+        assert text == json.dumps(
+            json.loads(text), sort_keys=True, separators=(",", ":")
+        )
+
+    @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+    @given(strategies.request_specs())
+    def test_decode_then_encode_is_the_identity_on_bytes(
+        self, spec: objects.RequestSpec
+    ) -> None:
+        text = document.encode(spec)
+        assert document.encode(document.decode(text)) == text
+
+
+class TestRoundTrip:
+    @settings(max_examples=50, suppress_health_check=[HealthCheck.too_slow])
+    @given(strategies.full_request_specs())
+    def test_every_field_of_every_object_round_trips(
+        self, spec: objects.RequestSpec
+    ) -> None:
+        loaded = document.decode(document.encode(spec))
+        assert loaded == strategies.stored_view(spec)
+        for name in objects.RequestSpec.PERSISTENT_FIELDS:
+            assert loaded.obj_attr_is_set(name), name
+
+    @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+    @given(strategies.request_specs(per_move=True))
+    def test_arbitrary_specs_round_trip(
+        self, spec: objects.RequestSpec
+    ) -> None:
+        loaded = document.decode(document.encode(spec))
+        assert loaded == strategies.stored_view(spec)
+        assert not loaded.obj_what_changed()
+
+
+def _mutated(change: dict) -> str:
+    doc = _doc(specs.realistic_spec())
+    body = doc["spec"]
+    for path, value in change.items():
+        *parents, last = path.split(".")
+        target = body
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        key = int(last) if last.isdigit() else last
+        if value is _DELETE:
+            del target[key]
+        else:
+            target[key] = value
+    return json.dumps(doc)
+
+
+_DELETE = object()
+
+
+class TestRefused:
+    @pytest.mark.parametrize(
+        "text, reason",
+        [
+            ("", "not a valid JSON"),
+            ("{", "not a valid JSON"),
+            ('{"spec": {}, "version": "1.2"', "not a valid JSON"),
+            ("[]", "expected a JSON object"),
+            ("null", "expected a JSON object"),
+            ('{"spec": {}}', "exactly the keys"),
+            ('{"spec": {}, "version": "1.2", "x": 1}', "exactly the keys"),
+            ('{"spec": [], "version": "1.2"}', "spec: expected an object"),
+            ('{"spec": {}, "version": 1.2}', "version: expected a string"),
+            ('{"spec": {}, "version": "1"}', "MAJOR.MINOR"),
+            ('{"spec": {}, "version": "1.2.3"}', "MAJOR.MINOR"),
+            ('{"spec": {}, "version": "01.2"}', "MAJOR.MINOR"),
+            ('{"spec": {}, "version": "x.y"}', "MAJOR.MINOR"),
+            ('{"spec": {}, "version": "2.0"}', "newer"),
+            ('{"spec": {}, "version": "1.99"}', "newer"),
+            ('{"spec": {}, "version": "0.9"}', "unknown document version"),
+        ],
+    )
+    def test_bad_envelopes(self, text: str, reason: str) -> None:
+        with pytest.raises(exception.InvalidRequestSpec, match=reason):
+            document.decode(text)
+
+    def test_truncated_document(self) -> None:
+        text = document.encode(specs.realistic_spec())
+        for cut in (1, len(text) // 2, len(text) - 1):
+            with pytest.raises(exception.InvalidRequestSpec):
+                document.decode(text[:cut])
+
+    def test_invalid_utf8(self) -> None:
+        text = document.encode(specs.realistic_spec()).encode()
+        with pytest.raises(exception.InvalidRequestSpec):
+            document.decode(text.replace(b"ubuntu", b"\xff\xfe\xfd"))
+
+    def test_deep_nesting(self) -> None:
+        deep = "[" * 100000 + "]" * 100000
+        with pytest.raises(exception.InvalidRequestSpec):
+            document.decode('{"spec": ' + deep + ', "version": "1.2"}')
+
+    @pytest.mark.parametrize(
+        "change, where",
+        [
+            ({"flavor.vcpus": "4"}, "spec.flavor.vcpus"),
+            ({"flavor.vcpus": True}, "spec.flavor.vcpus"),
+            ({"flavor.vcpus": -1}, "spec.flavor.vcpus"),
+            ({"flavor.vcpus": 4.0}, "spec.flavor.vcpus"),
+            ({"flavor.name": 5}, "spec.flavor.name"),
+            ({"flavor.extra_specs": ["a"]}, "spec.flavor.extra_specs"),
+            ({"flavor.extra_specs.hw:x": 1}, "spec.flavor.extra_specs"),
+            ({"flavor.rxtx_factor": "1.0"}, "spec.flavor.rxtx_factor"),
+            ({"instance_uuid": "not-a-uuid"}, "spec.instance_uuid"),
+            ({"instance_uuid": 12}, "spec.instance_uuid"),
+            ({"image.id": "1234"}, "spec.image.id"),
+            (
+                {"image.properties.hw_architecture": "vax"},
+                "spec.image.properties.hw_architecture",
+            ),
+            (
+                {"image.properties.hw_cpu_cores": "2"},
+                "spec.image.properties.hw_cpu_cores",
+            ),
+            ({"instance_group.policy": "clumped"}, "spec.instance_group"),
+            ({"scheduler_hints.group": "x"}, "spec.scheduler_hints"),
+            ({"security_groups": {"name": "x"}}, "spec.security_groups"),
+            ({"security_groups.0": "default"}, "spec.security_groups.0"),
+            ({"num_instances": None}, None),
+            ({"flavor": None}, "spec.flavor"),
+            ({"flavor": "m1.large"}, "spec.flavor"),
+        ],
+    )
+    def test_wrong_types_name_the_path(
+        self, change: dict, where: str | None
+    ) -> None:
+        text = _mutated(change)
+        if where is None:
+            # null on a defaulted field means the default, as in ovo.
+            assert document.decode(text).num_instances == 1
+            return
+        with pytest.raises(exception.InvalidRequestSpec) as info:
+            document.decode(text)
+        assert where in str(info.value)
+
+    @pytest.mark.parametrize(
+        "change, where",
+        [
+            ({"flavor": _DELETE}, "spec.flavor: required"),
+            ({"instance_uuid": _DELETE}, "spec.instance_uuid: required"),
+            ({"flavor.vcpus": _DELETE}, "spec.flavor.vcpus: required"),
+            ({"instance_group.uuid": _DELETE}, "spec.instance_group.uuid"),
+        ],
+    )
+    def test_missing_required_fields(self, change: dict, where: str) -> None:
+        with pytest.raises(exception.InvalidRequestSpec, match=where):
+            document.decode(_mutated(change))
+
+    @pytest.mark.parametrize(
+        "change, where",
+        [
+            ({"surprise": 1}, "spec.surprise: not a stored field"),
+            ({"retry": None}, "spec.retry: not a stored field"),
+            ({"id": 3}, "spec.id: not a stored field"),
+            ({"flavor.colour": "red"}, "spec.flavor.colour"),
+            (
+                {"instance_group.members": []},
+                "spec.instance_group.members: not a stored field",
+            ),
+        ],
+    )
+    def test_unknown_or_unstored_fields(
+        self, change: dict, where: str
+    ) -> None:
+        with pytest.raises(exception.InvalidRequestSpec, match=where):
+            document.decode(_mutated(change))
+
+    def test_size_limit_on_read(self) -> None:
+        text = document.encode(specs.realistic_spec())
+        CONF.set_override("max_document_bytes", 1024, group="request_spec")
+        assert len(text) > 1024
+        with pytest.raises(
+            exception.InvalidRequestSpec, match="over the limit"
+        ):
+            document.decode(text)
+
+    def test_size_limit_on_write(self) -> None:
+        spec = specs.realistic_spec()
+        spec.flavor.extra_specs = {"big": "x" * (1024 * 1024)}
+        with pytest.raises(exception.InvalidRequestSpec, match="1048576"):
+            document.encode(spec)
+
+    def test_a_non_ascii_document_is_measured_in_bytes(self) -> None:
+        text = document.encode(specs.realistic_spec())
+        text = text.replace("az-east-1", "é" * 300)
+        # Fits in characters, not in bytes.
+        CONF.set_override(
+            "max_document_bytes", len(text), group="request_spec"
+        )
+        assert len(text.encode()) > len(text)
+        with pytest.raises(exception.InvalidRequestSpec, match="over the"):
+            document.decode(text)
+
+    def test_in_place_mutation_with_a_bad_value_is_not_written(self) -> None:
+        spec = specs.realistic_spec()
+        spec.force_hosts = ["compute-1"]
+        spec.force_hosts.append(5)  # lists do not check on mutation
+        with pytest.raises(exception.InvalidRequestSpec, match="force_hosts"):
+            document.encode(spec)
+
+    def test_non_text_input(self) -> None:
+        with pytest.raises(exception.InvalidRequestSpec):
+            document.decode(12)  # type: ignore[arg-type]
