@@ -445,7 +445,8 @@ PROJECT_ID_MAX_LENGTH = 255
 
 def _check_project_column(project_id: str | None) -> None:
     """``project_id`` is also a column: refuse what the databases would
-    refuse (or silently truncate) before anything is sent."""
+    refuse (or silently truncate) before anything is sent. (The field
+    itself already refuses lone surrogates, as every string field does.)"""
     if project_id is None:
         return
     problem = None
@@ -453,11 +454,6 @@ def _check_project_column(project_id: str | None) -> None:
         problem = f"is longer than {PROJECT_ID_MAX_LENGTH} characters"
     elif "\x00" in project_id:
         problem = "contains a NUL character"
-    elif not project_id.isascii():
-        try:
-            project_id.encode("utf-8")
-        except UnicodeEncodeError:
-            problem = "is not valid Unicode (a lone surrogate)"
     if problem:
         raise exception.InvalidRequestSpec(reason=f"project_id {problem}")
 
