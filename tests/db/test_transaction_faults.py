@@ -12,10 +12,13 @@ kill the session, or the whole process is SIGKILLed mid-transaction.
 
 import json
 import signal
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
 
+from reqspec import conf
 from reqspec import context
 from reqspec import exception
 from reqspec import objects
@@ -27,6 +30,7 @@ from tests.fixtures import databases
 from tests.fixtures import faults
 from tests.fixtures import spec_worker
 
+CONF = conf.CONF
 UUID = "3c9e7d12-5a4b-4f6e-8d21-7b0a9c8e6f14"
 UPDATE = "UPDATE request_specs"
 
@@ -139,6 +143,81 @@ class TestTransientErrorsAreRetried:
         # transaction would conflict (or bump the generation twice).
         assert injector.calls == 2
         assert _row(db) == (UUID, "project-a", 2, second)
+
+    @pytest.mark.backends("postgresql")
+    def test_a_real_serialization_failure_is_retried(self, db: Env) -> None:
+        """Under repeatable read, an UPDATE that waited for another
+        transaction's lock on the row fails with 40001 when that one
+        commits; the whole save is run again, on a fresh snapshot."""
+        url = sa.engine.make_url(db.api_url).update_query_dict(
+            {"options": "-c default_transaction_isolation=repeatable\\ read"}
+        )
+        CONF.set_override(
+            "connection",
+            url.render_as_string(hide_password=False),
+            group="api_database",
+        )
+        ctx = context.get_admin_context()
+        spec = spec_worker.new_spec(ctx, UUID)
+        spec.create()
+        new_row = _changed(spec)
+        engine = engines.database(engines.api_database_url()).engine
+        outcomes: list[str] = []
+
+        def watch(cursor, statement, parameters):  # type: ignore[no-untyped-def]
+            # Runs the UPDATE as the driver would, noting how it ended.
+            try:
+                cursor.execute(statement, parameters)
+            except Exception as err:
+                outcomes.append(getattr(err, "pgcode", None) or repr(err))
+                raise
+            outcomes.append(f"{cursor.rowcount} row")
+            return True
+
+        other = sa.create_engine(db.api_url, poolclass=sa.pool.NullPool)
+        saver = threading.Thread(target=spec.save, daemon=True)
+        try:
+            with (
+                faults.Injector(engine, UPDATE, watch, times=None),
+                other.connect() as blocker,
+                other.connect() as watcher,
+            ):
+                # Another writer holds the row (without moving its
+                # generation) while the save's UPDATE arrives.
+                blocker.execute(
+                    sa.text(
+                        "UPDATE request_specs SET updated_at = now() "
+                        "WHERE instance_uuid = :u"
+                    ),
+                    {"u": UUID},
+                )
+                saver.start()
+                _wait_for_a_lock_wait(watcher)
+                blocker.commit()
+                saver.join(30)
+        finally:
+            other.dispose()
+        assert not saver.is_alive()
+        # Serialization failure, then the whole save again: one row.
+        assert outcomes == ["40001", "1 row"]
+        assert _row(db) == new_row
+        assert spec.generation == 2
+
+
+def _wait_for_a_lock_wait(conn: sa.Connection) -> None:
+    for _ in range(200):
+        waiting = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+        ).scalar_one()
+        conn.rollback()
+        if waiting:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the save never waited for the row lock")
 
 
 class TestLostConnections:
