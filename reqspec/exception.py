@@ -107,3 +107,16 @@ class DataMigrationRequired(ReqspecError):
         "online_data_migrations' until it reports nothing left to do, then "
         "run 'reqspec-manage db sync' again."
     )
+
+
+class NovaSpecUnconvertible(ReqspecError):
+    """A spec stored by Nova that reqspec cannot represent faithfully."""
+
+    msg_fmt = "%(reason)s"
+
+
+class NotANovaDatabase(ReqspecError):
+    msg_fmt = (
+        "%(database)s has no request_specs table (%(reason)s); is it a Nova "
+        "API database (nova_api)?"
+    )

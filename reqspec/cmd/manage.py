@@ -24,6 +24,7 @@ from reqspec import conf
 from reqspec import exception
 from reqspec.cmd import cell_commands
 from reqspec.cmd import db_commands
+from reqspec.cmd import nova_commands
 from reqspec.cmd import output
 from reqspec.cmd import upgrade_commands
 
@@ -33,6 +34,7 @@ CATEGORIES: Sequence[Callable[[Any], None]] = (
     db_commands.register,
     cell_commands.register,
     upgrade_commands.register,
+    nova_commands.register,
 )
 
 
