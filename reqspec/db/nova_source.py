@@ -57,9 +57,20 @@ class NovaSource:
             self._engine = engines.create_engine(url, max_retries=0)
         except (db_exc.DBConnectionError, sa.exc.OperationalError) as err:
             raise _unavailable(err) from err
-        self.masked_url = sa.engine.make_url(url).render_as_string(
-            hide_password=True
-        )
+        self.masked_url = parsed.render_as_string(hide_password=True)
+        self._check_table()
+
+    def _check_table(self) -> None:
+        assert self._engine is not None
+        try:
+            with self._engine.connect() as conn:
+                found = sa.inspect(conn).has_table("request_specs")
+        except (db_exc.DBConnectionError, sa.exc.OperationalError) as err:
+            raise _unavailable(err) from err
+        if not found:
+            raise exception.NotANovaDatabase(
+                database=LABEL, reason="table request_specs is missing"
+            )
 
     def _execute(
         self, stmt: sa.Executable, params: dict[str, int]
@@ -68,10 +79,6 @@ class NovaSource:
         try:
             with self._engine.connect() as conn:
                 return list(conn.execute(stmt, params))
-        except db_exc.DBNonExistentTable as err:
-            raise exception.NotANovaDatabase(
-                database=LABEL, reason=f"table {err.table} is missing"
-            ) from err
         except (db_exc.DBConnectionError, sa.exc.OperationalError) as err:
             raise _unavailable(err) from err
 

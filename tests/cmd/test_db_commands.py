@@ -1,15 +1,10 @@
 """reqspec-manage db sync / db version: where each database stands."""
 
-from collections.abc import Iterator
-
 import pytest
-import sqlalchemy as sa
 
 from reqspec import conf
 from reqspec.cmd import manage
-from reqspec.db import engines
 from reqspec.db import migration
-from tests.fixtures import databases
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
@@ -59,82 +54,6 @@ def test_fresh_behind_and_up_to_date(
         API_HEAD,
         "up to date",
     ]
-
-
-@pytest.fixture
-def cell_url(
-    backend: str, provisioners: dict[str, databases.Provisioner]
-) -> Iterator[str]:
-    provisioner = databases.provisioner_for(provisioners, backend)
-    url = provisioner.create("cell")
-    yield url
-    engines.dispose(url)
-    provisioner.drop(url)
-
-
-def test_cells_are_synced_and_shown_one_by_one(
-    api_url: str, cell_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert manage.main(["db", "sync", "--database", "api"]) == 0
-    args = ["cell", "create", "--name", "c1", "--connection", cell_url]
-    assert manage.main(args) == 0
-    capsys.readouterr()
-
-    assert manage.main(["db", "version"]) == 0
-    out, _ = capsys.readouterr()
-    cell_head = migration.head("cell")
-    (label,) = [r for r in out.splitlines() if "cell c1 (" in r]
-    cells = [c.strip() for c in label.split("|")[2:5]]
-    assert cells == ["-", cell_head, "empty"]
-
-    assert (
-        manage.main(["db", "sync", "--database", "cell", "--cell", "c1"]) == 0
-    )
-    out, _ = capsys.readouterr()
-    assert f"at {cell_head} (up to date)" in out
-    assert migration.db_version("cell", cell_url).current == cell_head
-
-
-def test_a_database_ahead_of_the_code_is_refused(
-    api_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert manage.main(["db", "sync"]) == 0
-    engine = engines.create_engine(api_url, max_retries=0)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                f"UPDATE {migration.VERSION_TABLES['api']} "
-                "SET version_num = 'f00dfeedbeef'"
-            )
-        )
-    engine.dispose()
-    capsys.readouterr()
-
-    assert manage.main(["db", "version"]) == 1
-    out, _ = capsys.readouterr()
-    assert _state(out, "the API database") == [
-        "f00dfeedbeef",
-        API_HEAD,
-        "ahead of the code",
-    ]
-    assert manage.main(["db", "sync"]) == 1
-    out, err = capsys.readouterr()
-    assert "upgraded by a newer release" in err
-    assert "Traceback" not in err
-    assert migration.db_version("api", api_url).current == "f00dfeedbeef"
-
-
-def test_unknown_cell_is_one_clear_error(
-    api_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert manage.main(["db", "sync", "--database", "api"]) == 0
-    capsys.readouterr()
-    args = ["db", "sync", "--database", "cell", "--cell", "nowhere"]
-    assert manage.main(args) == 1
-    _, err = capsys.readouterr()
-    assert err.strip() == (
-        "error: No cell named or with uuid nowhere in the API database."
-    )
 
 
 @pytest.mark.parametrize("command", [["db", "version"], ["db", "sync"]])
