@@ -96,3 +96,27 @@ class DatabaseAheadOfCode(ReqspecError):
         "of reqspec does not know; it was upgraded by a newer release. "
         "Upgrade reqspec before using this database."
     )
+
+
+class DataMigrationRequired(ReqspecError):
+    """A schema upgrade stopped until rows are fixed by the online data
+    migrations of the release that is already installed."""
+
+    msg_fmt = (
+        "%(database)s: %(count)s %(what)s. Run 'reqspec-manage db "
+        "online_data_migrations' until it reports nothing left to do, then "
+        "run 'reqspec-manage db sync' again."
+    )
+
+
+class NovaSpecUnconvertible(ReqspecError):
+    """A spec stored by Nova that reqspec cannot represent faithfully."""
+
+    msg_fmt = "%(reason)s"
+
+
+class NotANovaDatabase(ReqspecError):
+    msg_fmt = (
+        "%(database)s has no request_specs table (%(reason)s); is it a Nova "
+        "API database (nova_api)?"
+    )
