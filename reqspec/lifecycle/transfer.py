@@ -112,29 +112,91 @@ def finish(ctx: context.RequestContext, instance_uuid: str) -> InstanceMapping:
     """Complete the move recorded for a server, from wherever it stopped.
 
     Safe to call at any time, from any number of processes at once: with
-    no move recorded it only returns the mapping.
+    no move recorded it only returns the mapping. A process whose view
+    went stale (another one moved the mapping on meanwhile) reads the
+    mapping again and carries on from there.
     """
     require_api_context(ctx)
-    # Each pass completes at least one step; the bound only guards
-    # against a bug turning this into a busy loop.
-    for _ in range(2 * len(STEPS)):
+    # Each pass completes a step or sees that another process did; the
+    # bound only guards against a bug turning this into a busy loop.
+    for _ in range(4 * len(STEPS)):
         mapping = InstanceMapping.get_by_instance_uuid(ctx, instance_uuid)
         if mapping.move_step is None:
             return mapping
-        if mapping.move_step == "recorded":
-            _write(ctx, mapping)
-            if mapping.mark_written():
-                _after(instance_uuid, "written")
-        elif mapping.move_step == "written":
-            if mapping.point_at_target():
-                _after(instance_uuid, "mapped")
-        else:
-            _clean_up(ctx, mapping)
-            if mapping.finish_move():
-                _after(instance_uuid, "finished")
+        try:
+            _advance(ctx, mapping)
+        except _Superseded:
+            continue
+        except (
+            exception.MoveInconsistent,
+            exception.RequestSpecNotFound,
+            exception.InstanceNotFound,
+        ):
+            if _moved_on(ctx, mapping):
+                continue
+            raise
     raise exception.MoveInconsistent(
         instance_uuid=instance_uuid, reason="the move does not settle"
     )
+
+
+class _Superseded(Exception):
+    """Another process took this move further (or gave it up)."""
+
+
+def _moved_on(ctx: context.RequestContext, seen: InstanceMapping) -> bool:
+    now = InstanceMapping.get_by_instance_uuid(ctx, seen.instance_uuid)
+    return _state(now) != _state(seen)
+
+
+def _state(mapping: InstanceMapping) -> tuple[str | None, ...]:
+    target = mapping.move_target
+    cell = mapping.cell_mapping
+    return (
+        mapping.move_step,
+        None if cell is None else cell.uuid,
+        None if target is None else target.uuid,
+    )
+
+
+def _advance(ctx: context.RequestContext, mapping: InstanceMapping) -> None:
+    uuid = mapping.instance_uuid
+    if mapping.move_step == "recorded":
+        _write(ctx, mapping)
+        if mapping.mark_written():
+            _after(uuid, "written")
+        else:
+            _discard_if_abandoned(ctx, mapping)
+    elif mapping.move_step == "written":
+        if mapping.point_at_target():
+            _after(uuid, "mapped")
+    else:
+        _clean_up(ctx, mapping)
+        if mapping.finish_move():
+            _after(uuid, "finished")
+
+
+def _discard_if_abandoned(
+    ctx: context.RequestContext, mapping: InstanceMapping
+) -> None:
+    """Undo our writes to the target if the move was aborted meanwhile.
+
+    Only a process whose claim failed aborts, and only while the move is
+    still at ``recorded``; a concurrent process whose claim succeeded
+    just after must not leave an unmapped copy behind.
+    """
+    now = InstanceMapping.get_by_instance_uuid(ctx, mapping.instance_uuid)
+    target = mapping.move_target
+    assert target is not None
+    if now.moving or (
+        now.cell_mapping is not None and now.cell_mapping.uuid == target.uuid
+    ):
+        return
+    with context.target_cell(ctx, target) as tctx:
+        with contextlib.suppress(exception.RequestSpecNotFound):
+            RequestSpec(tctx, instance_uuid=mapping.instance_uuid).destroy()
+        with contextlib.suppress(exception.InstanceNotFound):
+            Instance(tctx, uuid=mapping.instance_uuid).destroy()
 
 
 def _write(ctx: context.RequestContext, mapping: InstanceMapping) -> None:
@@ -153,9 +215,13 @@ def _write(ctx: context.RequestContext, mapping: InstanceMapping) -> None:
                 reason=f"its spec is missing from {sctx.database}, where "
                 "the move started",
             ) from None
-        _claim(mapping, sctx, tctx, spec)
+        # Encode before anything reads the spec: reading an unset field
+        # fills in its default, which would change the encoding, and a
+        # re-run compares encodings to recognise its own earlier copy.
+        text = spec.to_document()
+        _claim(mapping, sctx, tctx, spec.obj_clone())
         _after(uuid, "instance_claimed")
-        _copy(uuid, tctx, spec)
+        _copy(uuid, tctx, text)
         _after(uuid, "spec_copied")
 
 
@@ -190,9 +256,11 @@ def _claim(
             exception.ComputeResourcesUnavailable,
             exception.ComputeHostNotFound,
         ):
-            # Nothing reached the target: give the move up.
-            mapping.abort_move()
-            raise
+            # Nothing reached the target: give the move up, unless
+            # another process already took it further.
+            if mapping.abort_move():
+                raise
+            raise _Superseded() from None
     if (existing.host, existing.node) != (host, node):
         raise exception.MoveInconsistent(
             instance_uuid=uuid,
@@ -201,8 +269,7 @@ def _claim(
         )
 
 
-def _copy(uuid: str, tctx: context.RequestContext, spec: RequestSpec) -> None:
-    text = spec.to_document()
+def _copy(uuid: str, tctx: context.RequestContext, text: str) -> None:
     try:
         RequestSpec.from_document(tctx, text).create()
     except exception.RequestSpecExists:
