@@ -23,6 +23,8 @@ from reqspec import conf
 from reqspec import exception
 from reqspec.cmd import cell_commands
 from reqspec.cmd import db_commands
+from reqspec.cmd import demo_commands
+from reqspec.cmd import heal_commands
 from reqspec.cmd import output
 
 CONF = conf.CONF
@@ -30,6 +32,8 @@ CONF = conf.CONF
 CATEGORIES: Sequence[Callable[[Any], None]] = (
     db_commands.register,
     cell_commands.register,
+    heal_commands.register,
+    demo_commands.register,
 )
 
 
