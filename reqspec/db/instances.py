@@ -221,6 +221,13 @@ def create(ctx: "RequestContext", values: dict[str, Any]) -> int:
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
+_touch = (
+    _table.update()
+    .where(_c.uuid == sa.bindparam("touch_uuid"))
+    .values(status=_c.status)
+)
+
+
 @transactions.cell_writer
 def update(
     ctx: "RequestContext",
@@ -248,6 +255,11 @@ def update(
             raise exception.InstanceConflict(instance_uuid=uuid, action=action)
         return found
 
+    # A write first: the row lock on PostgreSQL and MySQL, and on SQLite
+    # the database write lock. A SQLite transaction that read first and
+    # then writes fails outright ("database is locked", not retried) if
+    # another writer committed in between.
+    ctx.connection.execute(_touch, {"touch_uuid": uuid})
     before = current()
     after = {**before, **values}
     _claim(ctx, uuid, after, current)

@@ -151,3 +151,32 @@ def _request(env, uuid, flavor):
     return RequestSpec.from_components(
         env.ctx, instance_uuid=uuid, flavor=flavor
     )
+
+
+def test_concurrent_moves_never_overfill_a_node(db):
+    """Ten servers move at once onto a node that takes four."""
+    cloud.add_host(db, 0, "src", vcpus=16, memory_mb=16384, local_gb=200)
+    cloud.add_host(db, 0, "dst", vcpus=4, memory_mb=4096, local_gb=40)
+    uuids = [f"4f6d7a31-0000-4000-8000-{i:012d}" for i in range(10)]
+    for uuid in uuids:
+        _new(db.cell_context(0), uuid, "src", 1, 1024, 10).create()
+    results = []
+
+    def move(uuid):
+        instance = Instance.get_by_uuid(db.cell_context(0), uuid)
+        try:
+            instance.move_to("dst", "dst")
+            results.append("ok")
+        except exception.ComputeResourcesUnavailable:
+            results.append("full")
+        except Exception as err:
+            results.append(repr(err))
+
+    threads = [threading.Thread(target=move, args=(u,)) for u in uuids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+    assert sorted(results) == ["full"] * 6 + ["ok"] * 4
+    assert _used(db.cell_context(0), "dst") == Resources(4, 4096, 40)
