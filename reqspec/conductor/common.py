@@ -90,7 +90,12 @@ def schedule_and_claim(
         )
         try:
             claim(selection)
-        except exception.ComputeResourcesUnavailable as err:
+        except (
+            # Someone took the capacity, or the node went away, between
+            # the choice and the claim: try another host.
+            exception.ComputeResourcesUnavailable,
+            exception.ComputeHostNotFound,
+        ) as err:
             tried = request.retry.hosts if request.retry else []
             request.retry = SchedulerRetries(
                 num_attempts=attempt,

@@ -61,6 +61,9 @@ def _select() -> sa.Select[Any]:
 _select_all = _select().order_by(_c.id)
 _select_one = _select().where(_c.instance_uuid == sa.bindparam("uuid"))
 _select_moving = _select_all.where(_c.move_step.is_not(None))
+_select_unscheduled = _select_all.where(
+    _c.cell_id.is_(None), _c.move_step.is_(None)
+)
 
 
 def _row(row: Any) -> dict[str, Any]:
@@ -84,9 +87,17 @@ def get_by_instance_uuid(
 
 @transactions.api_reader
 def get_all(
-    ctx: "RequestContext", moving_only: bool = False
+    ctx: "RequestContext",
+    moving_only: bool = False,
+    unscheduled_only: bool = False,
 ) -> list[dict[str, Any]]:
-    stmt = _select_moving if moving_only else _select_all
+    """Every mapping by id; only those with a move recorded, or only
+    those of servers waiting to be built (no cell, no move)."""
+    stmt = _select_all
+    if moving_only:
+        stmt = _select_moving
+    elif unscheduled_only:
+        stmt = _select_unscheduled
     return [_row(r) for r in ctx.connection.execute(stmt)]
 
 

@@ -52,8 +52,6 @@ def heal(ctx: context.RequestContext) -> HealReport:
         else:
             report.finished.append(uuid)
     report.unscheduled = [
-        m.instance_uuid
-        for m in InstanceMapping.get_all(ctx)
-        if m.cell_mapping is None and not m.moving
+        m.instance_uuid for m in InstanceMapping.get_unscheduled(ctx)
     ]
     return report

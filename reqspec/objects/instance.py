@@ -136,7 +136,11 @@ class Instance(base.ReqspecObject):
     @classmethod
     def get_by_uuid(cls, context: "RequestContext", uuid: str) -> "Instance":
         """The server from the context's cell; ``InstanceNotFound``."""
-        row = db.get_by_uuid(context, fields.check_uuid(uuid))
+        try:
+            uuid = fields.check_uuid(uuid)
+        except ValueError:
+            raise exception.InstanceNotFound(instance_uuid=uuid) from None
+        row = db.get_by_uuid(context, uuid)
         if row is None:
             raise exception.InstanceNotFound(instance_uuid=uuid)
         return cls._from_db_row(context, row)

@@ -82,7 +82,7 @@ class InstanceMapping(base.ReqspecObject):
         cls, context: "RequestContext", instance_uuid: str
     ) -> "InstanceMapping":
         """The mapping of one server; ``InstanceNotFound`` if none."""
-        uuid = fields.check_uuid(instance_uuid)
+        uuid = _server_uuid(instance_uuid)
         row = db.get_by_instance_uuid(context, uuid)
         if row is None:
             raise exception.InstanceNotFound(instance_uuid=uuid)
@@ -95,6 +95,14 @@ class InstanceMapping(base.ReqspecObject):
         """Every mapping, oldest first; only those of servers being moved
         between databases with ``moving_only``."""
         rows = db.get_all(context, moving_only=moving_only)
+        return [cls._from_db_row(context, row) for row in rows]
+
+    @classmethod
+    def get_unscheduled(
+        cls, context: "RequestContext"
+    ) -> list["InstanceMapping"]:
+        """Mappings of servers waiting to be built (no cell, no move)."""
+        rows = db.get_all(context, unscheduled_only=True)
         return [cls._from_db_row(context, row) for row in rows]
 
     def create(self, spec: "RequestSpec | None" = None) -> None:
@@ -225,6 +233,14 @@ _NO_MOVE = {
     "move_host": None,
     "move_node": None,
 }
+
+
+def _server_uuid(value: Any) -> str:
+    """A server uuid, canonical; a malformed one names no server."""
+    try:
+        return fields.check_uuid(value)
+    except ValueError:
+        raise exception.InstanceNotFound(instance_uuid=value) from None
 
 
 def _cell_id(cell: CellMapping | None) -> int | None:

@@ -78,3 +78,9 @@ def test_evacuate_across_cells_keeps_anti_affinity(db):
     assert (result.cell.name, result.host) == ("cell2", "b2")
     cloud.assert_settled(db, web)
     assert Instance.get_by_uuid(db.cell_context(1), web[0]).host == "b2"
+
+
+def test_an_unknown_or_malformed_server(db):
+    for uuid in ("1b2c3d4e-0000-4000-8000-000000000000", "not-a-uuid"):
+        with pytest.raises(exception.InstanceNotFound):
+            migrate.migrate(db.ctx, uuid)

@@ -1,6 +1,7 @@
 """Per-move data of one move never reaches storage or the next move."""
 
 import copy
+import dataclasses
 
 from reqspec.conductor import migrate
 from reqspec.conductor import rebuild
@@ -114,3 +115,22 @@ def test_per_move_fields_left_on_the_stored_spec_are_never_written(db):
     spy = RecordingScheduler()
     rebuild.rebuild(db.ctx, uuid, scheduler=spy)
     assert spy.requests[-1].ignore_hosts is None
+
+
+def test_a_host_gone_before_its_claim_is_retried(db):
+    cloud.add_host(db, 0, "h1")
+    cloud.add_host(db, 0, "h2")
+    cloud.add_host(db, 0, "h3")
+    uuid = cloud.boot(db, availability_zone="az-1:h1")
+
+    class VanishingHost(RecordingScheduler):
+        def select_destination(self, ctx, request, exclude=None):
+            selection = super().select_destination(ctx, request, exclude)
+            if len(self.requests) == 1:
+                return dataclasses.replace(selection, host="gone", node="gone")
+            return selection
+
+    spy = VanishingHost()
+    result = migrate.migrate(db.ctx, uuid, scheduler=spy)
+    assert result.host in ("h2", "h3")
+    assert spy.requests[-1].retry.hosts == [["gone", "gone"]]

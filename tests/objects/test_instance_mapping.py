@@ -103,3 +103,22 @@ def test_fault_only_on_an_unscheduled_server(db):
     assert InstanceMapping.get_by_instance_uuid(db.ctx, UUID).fault == (
         "no host"
     )
+
+
+def test_a_malformed_uuid_names_no_server(db):
+    with pytest.raises(exception.InstanceNotFound):
+        InstanceMapping.get_by_instance_uuid(db.ctx, "not-a-uuid")
+
+
+def test_unscheduled_mappings(db):
+    waiting = "6b1f2f8e-5a0e-4a4f-9d44-3a4d55b2a0aa"
+    moving = "6b1f2f8e-5a0e-4a4f-9d44-3a4d55b2a0bb"
+    for uuid in (waiting, moving):
+        InstanceMapping(db.ctx, instance_uuid=uuid).create()
+    InstanceMapping.get_by_instance_uuid(db.ctx, moving).start_move(
+        None, db.cells[0], "h1", "h1"
+    )
+    found = InstanceMapping.get_unscheduled(db.ctx)
+    assert [m.instance_uuid for m in found] == [waiting]
+    moving_now = InstanceMapping.get_all(db.ctx, moving_only=True)
+    assert [m.instance_uuid for m in moving_now] == [moving]
