@@ -133,10 +133,10 @@ def _print(report: demo.DemoReport, state_dir: str) -> None:
             "status",
             "spec in",
             "host",
-            "host zone",
+            "zone (asked)",
             "flavor",
-            "zone asked",
-            "group (policy)",
+            "group",
+            "placed by",
         ),
         [
             (
@@ -144,13 +144,15 @@ def _print(report: demo.DemoReport, state_dir: str) -> None:
                 s["status"],
                 s["cell"],
                 s["host"],
-                s["host_availability_zone"],
+                f"{s['host_availability_zone']} "
+                f"({s['availability_zone'] or '-'})",
                 s["flavor"],
-                s["availability_zone"] or "-",
-                f"web ({s['policy']})" if s["group"] else "-",
+                s["policy"] or "-",
+                f"{s['placed_by']['event']}. {s['placed_by']['action']}",
             )
             for s in report.servers
         ],
     )
+    print("(placed by: the numbered operation above, with its reasons)")
     print(f"\nThe databases are in {state_dir}")
     print("(api.sqlite, cell-cell1.sqlite, cell-cell2.sqlite).")

@@ -120,6 +120,9 @@ class _Scenario:
         self.ctx = ctx
         self.names: dict[str, str] = {}  # uuid -> demo name
         self.events: list[Event] = []
+        # Demo name -> number (from 1) of the event that last chose a
+        # host for it.
+        self.placed_by: dict[str, int] = {}
 
     def boot(self, name: str, flavor: str, **kwargs: Any) -> str:
         uuid = compute_api.create_server(
@@ -154,6 +157,8 @@ class _Scenario:
         cell = outcome.cell.name if outcome.cell else "API"
         where = f"{cell}/{outcome.host}" if outcome.host else cell
         self.events.append(Event(name, action, where, outcome.why))
+        if outcome.selection is not None:
+            self.placed_by[name] = len(self.events)
 
 
 def run(ctx: context.RequestContext, cells: list[CellMapping]) -> DemoReport:
@@ -211,7 +216,7 @@ def run(ctx: context.RequestContext, cells: list[CellMapping]) -> DemoReport:
         may_fail=True,
     )
     return DemoReport(
-        servers=_servers(ctx, cells, demo.names),
+        servers=_servers(ctx, cells, demo),
         events=demo.events,
         hosts=_hosts(ctx, cells),
     )
@@ -251,19 +256,19 @@ def _hosts(
 
 
 def _servers(
-    ctx: context.RequestContext,
-    cells: list[CellMapping],
-    names: dict[str, str],
+    ctx: context.RequestContext, cells: list[CellMapping], demo: _Scenario
 ) -> list[dict[str, Any]]:
     nodes: dict[str | None, ComputeNode] = {}
     for cell in cells:
         with context.target_cell(ctx, cell) as cctx:
             nodes.update((n.host, n) for n in ComputeNode.get_all(cctx))
     servers = []
-    for uuid, name in names.items():
+    for uuid, name in demo.names.items():
         view = compute_api.show_server(ctx, uuid).to_dict()
         node = nodes.get(view["host"])
         image = IMAGES.get(view["image"] or "", {})
+        placed = demo.placed_by[name]
+        event = demo.events[placed - 1]
         servers.append(
             {
                 "name": name,
@@ -274,6 +279,11 @@ def _servers(
                 "image_architecture": image.get("properties", {}).get(
                     "hw_architecture"
                 ),
+                "placed_by": {
+                    "event": placed,
+                    "action": event.action,
+                    "why": event.why,
+                },
             }
         )
     return servers
