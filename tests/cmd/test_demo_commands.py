@@ -50,6 +50,15 @@ def _check(document):
     )
     assert actions["resize"] == actions["evacuate"] == 1
     assert actions["migrate"] == 2  # one cross-cell, one refused
+    # Each server names the operation that last chose its host, and why.
+    placed = {n: s["placed_by"] for n, s in servers.items()}
+    assert placed["db-1"]["action"].startswith("resize")
+    assert placed["web-2"]["action"].startswith("evacuate")
+    assert "AntiAffinity" in placed["web-2"]["why"]
+    for server in servers.values():
+        event = document["events"][server["placed_by"]["event"] - 1]
+        assert event["server"] == server["name"]
+        assert event["result"] == f"{server['cell']}/{server['host']}"
     refused = [
         e for e in document["events"] if e["result"].startswith("refused")
     ]
