@@ -84,3 +84,13 @@ def test_an_unknown_or_malformed_server(db):
     for uuid in ("1b2c3d4e-0000-4000-8000-000000000000", "not-a-uuid"):
         with pytest.raises(exception.InstanceNotFound):
             migrate.migrate(db.ctx, uuid)
+
+
+def test_an_affinity_member_cannot_leave_its_group(db):
+    cloud.add_host(db, 0, "h1")
+    cloud.add_host(db, 0, "h2")
+    members = [cloud.boot(db, group=cloud.group("affinity")) for _ in "ab"]
+    assert {compute_api.show_server(db.ctx, m).host for m in members} == {"h1"}
+    with pytest.raises(exception.NoValidHost, match="AffinityFilter"):
+        migrate.migrate(db.ctx, members[0])
+    assert compute_api.show_server(db.ctx, members[0]).host == "h1"

@@ -51,3 +51,19 @@ def test_unshelve_drops_forced_hosts_and_keeps_the_zone(db):
     assert result.host == "h2"
     with pytest.raises(exception.InvalidInstanceState):
         shelve.unshelve(db.ctx, uuid)
+
+
+def test_unshelve_into_another_cell_carries_the_spec(db):
+    cloud.add_host(db, 0, "a1")
+    cloud.add_host(db, 1, "b1")
+    uuid = cloud.boot(db, availability_zone="az-1:a1")
+    shelve.shelve_offload(db.ctx, uuid)
+    cloud.set_host(db, 0, "a1", disabled=True)
+    with pytest.raises(exception.NoValidHost, match="not in cell cell1"):
+        shelve.unshelve(db.ctx, uuid)
+
+    result = shelve.unshelve(db.ctx, uuid, allow_cross_cell=True)
+    assert (result.cell.name, result.host) == ("cell2", "b1")
+    view = compute_api.show_server(db.ctx, uuid)
+    assert (view.location, view.status, view.host) == ("cell2", "ACTIVE", "b1")
+    cloud.assert_settled(db, [uuid])
