@@ -24,6 +24,8 @@ from reqspec import conf
 from reqspec import exception
 from reqspec.cmd import cell_commands
 from reqspec.cmd import db_commands
+from reqspec.cmd import demo_commands
+from reqspec.cmd import heal_commands
 from reqspec.cmd import nova_commands
 from reqspec.cmd import output
 from reqspec.cmd import upgrade_commands
@@ -35,6 +37,8 @@ CATEGORIES: Sequence[Callable[[Any], None]] = (
     cell_commands.register,
     upgrade_commands.register,
     nova_commands.register,
+    heal_commands.register,
+    demo_commands.register,
 )
 
 

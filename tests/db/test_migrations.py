@@ -71,6 +71,33 @@ def _check_initial_cell(url: str) -> None:
     assert "cell_mappings" not in _tables(url)
 
 
+def _columns(url: str, table: str) -> set[str]:
+    engine = engines.create_engine(url)
+    try:
+        return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def _check_instance_mappings(url: str) -> None:
+    assert {
+        "instance_uuid",
+        "cell_id",
+        "move_step",
+        "move_source_cell_id",
+        "move_target_cell_id",
+    } <= _columns(url, "instance_mappings")
+
+
+def _check_hosts_and_instances(url: str) -> None:
+    assert {"host", "node", "availability_zone", "generation"} <= _columns(
+        url, "compute_nodes"
+    )
+    assert {"uuid", "host", "node", "group_uuid", "status"} <= _columns(
+        url, "instances"
+    )
+
+
 def _check_group_uuid_column(url: str) -> None:
     engine = engines.create_engine(url)
     try:
@@ -93,6 +120,8 @@ def _check_nothing_changed(url: str) -> None:
 CHECKS = {
     "a1f3c2e0d9b4": _check_initial_api,
     "c7d2e81b5f30": _check_initial_cell,
+    "b4e19d7c2a61": _check_instance_mappings,
+    "d3a8f06b91c4": _check_hosts_and_instances,
     "3fd8b600f9ed": _check_group_uuid_column,
     "ef39a8cd269c": _check_group_uuid_column,
     "e677c5eb119f": _check_nothing_changed,

@@ -5,7 +5,7 @@ online_data_migrations`` copies each one's server group uuid out of its
 document, and revision e677c5eb119f refuses to run until that is done.
 
 Revision ID: 3fd8b600f9ed
-Revises: a1f3c2e0d9b4
+Revises: b4e19d7c2a61
 Create Date: 2026-11-25
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "3fd8b600f9ed"
-down_revision = "a1f3c2e0d9b4"
+down_revision = "b4e19d7c2a61"
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ online_data_migrations`` copies each one's server group uuid out of its
 document, and revision 01df52b77620 refuses to run until that is done.
 
 Revision ID: ef39a8cd269c
-Revises: c7d2e81b5f30
+Revises: d3a8f06b91c4
 Create Date: 2026-11-25
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "ef39a8cd269c"
-down_revision = "c7d2e81b5f30"
+down_revision = "d3a8f06b91c4"
 branch_labels = None
 depends_on = None
 
