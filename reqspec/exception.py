@@ -128,3 +128,89 @@ class DatabaseAheadOfCode(ReqspecError):
         "of reqspec does not know; it was upgraded by a newer release. "
         "Upgrade reqspec before using this database."
     )
+
+
+class DataMigrationRequired(ReqspecError):
+    """A schema upgrade stopped until rows are fixed by the online data
+    migrations of the release that is already installed."""
+
+    msg_fmt = (
+        "%(database)s: %(count)s %(what)s. Run 'reqspec-manage db "
+        "online_data_migrations' until it reports nothing left to do, then "
+        "run 'reqspec-manage db sync' again."
+    )
+
+
+class NovaSpecUnconvertible(ReqspecError):
+    """A spec stored by Nova that reqspec cannot represent faithfully."""
+
+    msg_fmt = "%(reason)s"
+
+
+class NotANovaDatabase(ReqspecError):
+    msg_fmt = (
+        "%(database)s has no request_specs table (%(reason)s); is it a Nova "
+        "API database (nova_api)?"
+    )
+
+
+# -- servers, hosts and moves (the lifecycle reference) ---------------------
+
+
+class InstanceNotFound(ReqspecError):
+    # One message whether the server is missing or another project's.
+    msg_fmt = "No server %(instance_uuid)s."
+
+
+class InstanceExists(ReqspecError):
+    msg_fmt = "Server %(instance_uuid)s already exists in %(database)s."
+
+
+class InvalidInstanceState(ReqspecError):
+    msg_fmt = (
+        "Cannot %(action)s server %(instance_uuid)s while it is %(state)s."
+    )
+
+
+class InstanceConflict(ReqspecError):
+    msg_fmt = (
+        "Server %(instance_uuid)s changed while %(action)s was in progress; "
+        "nothing was written, load it again and retry."
+    )
+
+
+class MoveInProgress(ReqspecError):
+    msg_fmt = (
+        "Server %(instance_uuid)s is being moved between databases (step "
+        "%(step)s); run 'reqspec-manage heal' to finish the move first."
+    )
+
+
+class MoveInconsistent(ReqspecError):
+    msg_fmt = (
+        "The move of server %(instance_uuid)s cannot be finished "
+        "automatically: %(reason)s"
+    )
+
+
+class NoValidHost(ReqspecError):
+    msg_fmt = "No valid host for server %(instance_uuid)s: %(reason)s"
+
+
+class ComputeHostNotFound(ReqspecError):
+    msg_fmt = "No compute node %(host)s/%(node)s in %(database)s."
+
+
+class ComputeNodeExists(ReqspecError):
+    msg_fmt = "Compute node %(host)s/%(node)s already exists in %(database)s."
+
+
+class ComputeResourcesUnavailable(ReqspecError):
+    msg_fmt = "Host %(host)s/%(node)s cannot take the server: %(reason)s"
+
+
+class DemoStateDirInUse(ReqspecError):
+    msg_fmt = (
+        "%(path)s is not empty and was not made by 'reqspec-manage demo'; "
+        "pass an empty or new directory to --state-dir."
+    )

@@ -5,6 +5,7 @@ from typing import Any
 
 from reqspec import context
 from reqspec import exception
+from reqspec.cmd import online_data_migrations
 from reqspec.cmd import output
 from reqspec.db import engines
 from reqspec.db import migration
@@ -44,6 +45,8 @@ def register(subparsers: Any) -> None:
     )
     version.set_defaults(action_fn=version_command)
 
+    online_data_migrations.register(commands)
+
 
 def _cells(ctx: context.RequestContext, name: str | None) -> list[CellMapping]:
     if name:
@@ -82,7 +85,11 @@ def sync_command(args: argparse.Namespace) -> int:
 def version_command(args: argparse.Namespace) -> int:
     rows = []
     failed = False
-    targets = [("api", engines.api_database_url(), API_LABEL)]
+    api_url = engines.api_database_url()
+    # The cells are listed in the API database: without it there is
+    # nothing more to show than why.
+    migration.db_version("api", api_url, label=API_LABEL)
+    targets = [("api", api_url, API_LABEL)]
     try:
         cells = CellMapping.get_all(context.get_admin_context())
     except exception.ReqspecError as err:

@@ -7,7 +7,8 @@ chosen one and turns reqspec's typed errors into a message and exit code 1.
 A traceback means a bug.
 
 Exit codes: 0 success, 1 a reported error, 2 bad usage (from argparse).
-Commands may define more (``db online_data_migrations`` does).
+Commands may define more (``db online_data_migrations`` and ``upgrade
+check`` do).
 """
 
 import argparse
@@ -23,13 +24,21 @@ from reqspec import conf
 from reqspec import exception
 from reqspec.cmd import cell_commands
 from reqspec.cmd import db_commands
+from reqspec.cmd import demo_commands
+from reqspec.cmd import heal_commands
+from reqspec.cmd import nova_commands
 from reqspec.cmd import output
+from reqspec.cmd import upgrade_commands
 
 CONF = conf.CONF
 
 CATEGORIES: Sequence[Callable[[Any], None]] = (
     db_commands.register,
     cell_commands.register,
+    upgrade_commands.register,
+    nova_commands.register,
+    heal_commands.register,
+    demo_commands.register,
 )
 
 

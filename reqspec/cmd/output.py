@@ -1,6 +1,9 @@
 """Plain-text tables and messages for reqspec-manage."""
 
+from collections.abc import Iterator
 from collections.abc import Sequence
+import contextlib
+import logging
 import sys
 from typing import Any
 from typing import TextIO
@@ -33,3 +36,62 @@ def table(
 
 def error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def warnings_to_stderr() -> Iterator[None]:
+    """Show reqspec's warnings (rows a command had to skip, and why) on
+    stderr while a command runs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logger = logging.getLogger("reqspec")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent anywhere else.
+
+    Drawn on stderr with carriage returns, so it only makes sense on a
+    TTY: in a log file or a CI run (no terminal) nothing is written, and
+    the command's summary table tells the outcome instead. A dependency
+    would buy nothing over these few lines.
+    """
+
+    WIDTH = 30
+
+    def __init__(
+        self, total: int, label: str = "", stream: TextIO | None = None
+    ) -> None:
+        self.stream = stream or sys.stderr
+        self.total = max(total, 0)
+        self.label = label
+        self.count = 0
+        self.enabled = self.stream.isatty()
+        self._drawn = False
+
+    def advance(self, amount: int, label: str | None = None) -> None:
+        self.count += amount
+        if label is not None:
+            self.label = label
+        if self.enabled:
+            self._draw()
+
+    def _draw(self) -> None:
+        total = max(self.total, self.count, 1)
+        filled = self.WIDTH * min(self.count, total) // total
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self.stream.write(
+            f"\r[{bar}] {self.count}/{total} {self.label}"[:200] + "\x1b[K"
+        )
+        self.stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self.enabled and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -12,6 +12,7 @@ from oslo_config import cfg
 from reqspec.conf import database
 from reqspec.conf import paths
 from reqspec.conf import request_spec
+from reqspec.conf import scheduler
 
 CONF = cfg.CONF
 
@@ -20,6 +21,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     paths.register_opts(conf)
     database.register_opts(conf)
     request_spec.register_opts(conf)
+    scheduler.register_opts(conf)
 
 
 def list_opts() -> list[tuple[str | None, Sequence[cfg.Opt]]]:
@@ -28,6 +30,7 @@ def list_opts() -> list[tuple[str | None, Sequence[cfg.Opt]]]:
         *paths.list_opts(),
         *database.list_opts(),
         *request_spec.list_opts(),
+        *scheduler.list_opts(),
     ]
 
 

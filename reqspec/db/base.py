@@ -48,10 +48,14 @@ class TimestampMixin:
 class RequestSpecMixin(TimestampMixin):
     """The ``request_specs`` table, identical in the API and cell databases.
 
-    ``spec`` holds the stored document; ``instance_uuid`` and
-    ``project_id`` are copied out of it into indexed columns because
-    lookups and project isolation filter on them; ``generation`` is the
+    ``spec`` holds the stored document; ``instance_uuid``,
+    ``project_id`` and ``instance_group_uuid`` are copied out of it into
+    indexed columns because lookups, project isolation and "every spec of
+    this server group" filter on them; ``generation`` is the
     optimistic-concurrency counter that ``save()`` checks and bumps.
+
+    ``instance_group_uuid`` came after rows existed: rows written before it
+    are filled in by ``reqspec-manage db online_data_migrations``.
     """
 
     __tablename__ = "request_specs"
@@ -63,6 +67,9 @@ class RequestSpecMixin(TimestampMixin):
     )
     project_id: orm.Mapped[str | None] = orm.mapped_column(
         sa.String(255), nullable=True, index=True
+    )
+    instance_group_uuid: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(36), nullable=True, index=True
     )
     generation: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False)
     spec: orm.Mapped[str] = orm.mapped_column(LargeText, nullable=False)

@@ -6,6 +6,11 @@ by its own tree (``migrations/api``, ``migrations/cell``, installed as
 connection to the tree's ``env.py`` through ``config.attributes``, so the
 CLI, the tests and plain ``alembic`` all run the same code, and in-memory
 SQLite works.
+
+Each revision runs in a transaction of its own (``transaction_per_migration``):
+a revision that refuses to run (one that waits for an online data
+migration) leaves the database at the revision before it, with the schema
+the online data migration needs, instead of rolling the whole upgrade back.
 """
 
 from collections.abc import Iterator
@@ -47,13 +52,18 @@ def alembic_ini(database: str) -> str:
     return str(ref)
 
 
-def _config(database: str, connection: Any = None) -> alembic_config.Config:
+def _config(
+    database: str, connection: Any = None, label: str | None = None
+) -> alembic_config.Config:
     config = alembic_config.Config(alembic_ini(database))
     # reqspec configures its own logging; don't let alembic's ini take
     # over the root logger when run from code.
     config.attributes["configure_logger"] = False
     if connection is not None:
         config.attributes["connection"] = connection
+    if label is not None:
+        # For messages of revisions that refuse to run.
+        config.attributes["label"] = label
     return config
 
 
@@ -74,7 +84,8 @@ def _connect(database: str, url: str, label: str) -> Iterator[sa.Connection]:
     engine = None
     try:
         engine = engines.create_engine(url)
-        with engine.begin() as connection:
+        # Not engine.begin(): alembic opens one transaction per revision.
+        with engine.connect() as connection:
             yield connection
     except (db_exc.DBConnectionError, sa.exc.OperationalError) as err:
         reason = str(getattr(err, "orig", None) or err).strip().splitlines()
@@ -144,11 +155,13 @@ def db_sync(
     label = label or f"the {database} database"
     with _connect(database, url, label) as connection:
         current = _current(database, connection)
+        # End the read so that alembic starts a transaction per revision.
+        connection.commit()
         if current is not None and current not in _known_revisions(database):
             raise exception.DatabaseAheadOfCode(
                 database=label, current=current
             )
-        command.upgrade(_config(database, connection), revision)
+        command.upgrade(_config(database, connection, label), revision)
         current = _current(database, connection)
     return Status(database, label, current, head(database))
 
@@ -163,6 +176,7 @@ def run_environment(
         "version_table": VERSION_TABLES[database],
         "render_as_batch": True,
         "compare_type": True,
+        "transaction_per_migration": True,
     }
     if context.is_offline_mode():
         context.configure(url=_plain_alembic_url(context, database), **options)
@@ -180,7 +194,7 @@ def run_environment(
     # Plain `alembic -c .../alembic.ini upgrade head`.
     engine = engines.create_engine(_plain_alembic_url(context, database))
     try:
-        with engine.begin() as connection:
+        with engine.connect() as connection:
             context.configure(connection=connection, **options)
             with context.begin_transaction():
                 context.run_migrations()

@@ -68,6 +68,7 @@ _update = (
     .values(
         spec=sa.bindparam("new_spec"),
         project_id=sa.bindparam("new_project_id"),
+        instance_group_uuid=sa.bindparam("new_group_uuid"),
         generation=_c.generation + 1,
         updated_at=sa.bindparam("now"),
     )
@@ -136,6 +137,7 @@ def create(
     instance_uuid: str,
     project_id: str | None,
     spec: str,
+    instance_group_uuid: str | None = None,
 ) -> SpecRow:
     """Insert a row at generation 1; ``RequestSpecExists`` if the instance
     already has one (the unique key decides, so racing creators get exactly
@@ -147,6 +149,7 @@ def create(
             {
                 "instance_uuid": instance_uuid,
                 "project_id": project_id,
+                "instance_group_uuid": instance_group_uuid,
                 "generation": generation,
                 "spec": spec,
                 "created_at": base.utcnow(),
@@ -166,6 +169,7 @@ def update(
     project_id: str | None,
     spec: str,
     match_project_id: str | None = None,
+    instance_group_uuid: str | None = None,
 ) -> int:
     """Replace the document if the row is still at ``expected_generation``.
 
@@ -178,6 +182,7 @@ def update(
         "expected_generation": expected_generation,
         "new_spec": spec,
         "new_project_id": project_id,
+        "new_group_uuid": instance_group_uuid,
         "now": base.utcnow(),
     }
     if match_project_id is None:

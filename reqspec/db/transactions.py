@@ -268,7 +268,9 @@ def _is_disconnect(err: Exception) -> bool:
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(getattr(err, "inner_exception", None) or err).strip()
+    inner = getattr(err, "inner_exception", None) or err
+    # The driver's own message, without SQLAlchemy's "(driver.Error)" tag.
+    text = str(getattr(inner, "orig", None) or inner).strip()
     return text.splitlines()[0] if text else type(err).__name__
 
 

@@ -5,11 +5,14 @@ kept for Nova-shaped callers that expect to call it.
 """
 
 from reqspec.objects.cell_mapping import CellMapping
+from reqspec.objects.compute_node import ComputeNode
 from reqspec.objects.destination import Destination
 from reqspec.objects.flavor import Flavor
 from reqspec.objects.image_meta import ImageMeta
 from reqspec.objects.image_meta import ImageMetaProps
+from reqspec.objects.instance import Instance
 from reqspec.objects.instance_group import InstanceGroup
+from reqspec.objects.instance_mapping import InstanceMapping
 from reqspec.objects.network import NetworkMetadata
 from reqspec.objects.network import NetworkRequest
 from reqspec.objects.numa import InstanceNUMACell
@@ -31,11 +34,14 @@ def register_all() -> None:
 
 __all__ = [
     "CellMapping",
+    "ComputeNode",
     "Destination",
     "Flavor",
     "ImageMeta",
     "ImageMetaProps",
+    "Instance",
     "InstanceGroup",
+    "InstanceMapping",
     "InstanceNUMACell",
     "InstanceNUMATopology",
     "InstancePCIRequest",

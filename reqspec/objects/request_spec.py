@@ -190,6 +190,15 @@ class RequestSpec(base.ReqspecObject):
         root = 0 if self.is_bfv else self.root_gb
         return root + self.ephemeral_gb + -(-self.swap // 1024)
 
+    @property
+    def instance_group_uuid(self) -> str | None:
+        """The server group's uuid, or None (stored in its own indexed
+        column too)."""
+        if not self.obj_attr_is_set("instance_group"):
+            return None
+        group = self.instance_group
+        return None if group is None else str(group.uuid)
+
     def get_scheduler_hint(self, name: str, default: Any = None) -> Any:
         """A hint's value: a single-item list is returned as the item."""
         values = self.scheduler_hints.get(name)
@@ -368,7 +377,11 @@ class RequestSpec(base.ReqspecObject):
         text = self.to_document()
         _check_project_column(self.project_id)
         row = db.create(
-            self._context, self.instance_uuid, self.project_id, text
+            self._context,
+            self.instance_uuid,
+            self.project_id,
+            text,
+            instance_group_uuid=self.instance_group_uuid,
         )
         self._set_row(row.id, row.generation, text)
 
@@ -403,6 +416,7 @@ class RequestSpec(base.ReqspecObject):
             self.project_id,
             text,
             match_project_id=_project_scope(self._context),
+            instance_group_uuid=self.instance_group_uuid,
         )
         self._set_row(self.id, generation, text)
 

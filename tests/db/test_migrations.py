@@ -9,11 +9,16 @@ from alembic import migration as alembic_migration
 import pytest
 import sqlalchemy as sa
 
+from reqspec import conf
+from reqspec import context
 from reqspec import exception
 from reqspec.db import api_models
 from reqspec.db import cell_models
 from reqspec.db import engines
 from reqspec.db import migration
+from reqspec.objects import CellMapping
+from reqspec.objects import online_migrations as odm
+from tests.fixtures import specs
 
 METADATA = {
     "api": api_models.APIBase.metadata,
@@ -66,9 +71,61 @@ def _check_initial_cell(url: str) -> None:
     assert "cell_mappings" not in _tables(url)
 
 
+def _columns(url: str, table: str) -> set[str]:
+    engine = engines.create_engine(url)
+    try:
+        return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def _check_instance_mappings(url: str) -> None:
+    assert {
+        "instance_uuid",
+        "cell_id",
+        "move_step",
+        "move_source_cell_id",
+        "move_target_cell_id",
+    } <= _columns(url, "instance_mappings")
+
+
+def _check_hosts_and_instances(url: str) -> None:
+    assert {"host", "node", "availability_zone", "generation"} <= _columns(
+        url, "compute_nodes"
+    )
+    assert {"uuid", "host", "node", "group_uuid", "status"} <= _columns(
+        url, "instances"
+    )
+
+
+def _check_group_uuid_column(url: str) -> None:
+    engine = engines.create_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        columns = {
+            c["name"]: c for c in inspector.get_columns("request_specs")
+        }
+        indexes = {i["name"] for i in inspector.get_indexes("request_specs")}
+    finally:
+        engine.dispose()
+    assert columns["instance_group_uuid"]["nullable"]
+    assert "ix_request_specs_instance_group_uuid" in indexes
+
+
+def _check_nothing_changed(url: str) -> None:
+    # The data-fix block only reads; its schema is its predecessor's.
+    _check_group_uuid_column(url)
+
+
 CHECKS = {
     "a1f3c2e0d9b4": _check_initial_api,
     "c7d2e81b5f30": _check_initial_cell,
+    "b4e19d7c2a61": _check_instance_mappings,
+    "d3a8f06b91c4": _check_hosts_and_instances,
+    "3fd8b600f9ed": _check_group_uuid_column,
+    "ef39a8cd269c": _check_group_uuid_column,
+    "e677c5eb119f": _check_nothing_changed,
+    "01df52b77620": _check_nothing_changed,
 }
 
 
@@ -82,9 +139,7 @@ def test_walk_every_revision_then_match_the_models(
     for revision in _revisions(database):
         status = migration.db_sync(database, url, revision=revision)
         assert status.current == revision
-        check = CHECKS.get(revision)
-        if check is not None:
-            check(url)
+        CHECKS[revision](url)
     assert status.state == "up to date"
 
     engine = engines.create_engine(url)
@@ -160,3 +215,90 @@ def test_unreachable_database_is_a_typed_error() -> None:
     url = "postgresql+psycopg2://nobody@127.0.0.1:9/nowhere"
     with pytest.raises(exception.DatabaseUnavailable, match="the api"):
         migration.db_version("api", url)
+
+
+#: Per tree: (revision adding instance_group_uuid, the revision that blocks
+#: until the online data migration has filled it in).
+GROUP_UUID_REVISIONS = {
+    "api": ("3fd8b600f9ed", "e677c5eb119f"),
+    "cell": ("ef39a8cd269c", "01df52b77620"),
+}
+
+
+def _context_for(database: str, url: str) -> context.RequestContext:
+    ctx = context.get_admin_context()
+    if database == "api":
+        conf.CONF.set_override("connection", url, group="api_database")
+        return ctx
+    cell = CellMapping(
+        name="under-test",
+        uuid="00000000-0000-4000-8000-000000000001",
+        database_connection=url,
+    )
+    with context.target_cell(ctx, cell) as cctx:
+        return cctx
+
+
+def _insert_row_of_older_release(url: str, grouped: bool) -> str:
+    spec = specs.make_spec(group=grouped)
+    engine = engines.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO request_specs "
+                    "(instance_uuid, project_id, generation, spec) "
+                    "VALUES (:u, :p, 1, :s)"
+                ),
+                {
+                    "u": spec.instance_uuid,
+                    "p": spec.project_id,
+                    "s": spec.to_document(),
+                },
+            )
+    finally:
+        engine.dispose()
+    return spec.instance_uuid
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+@pytest.mark.parametrize("database", migration.DATABASES)
+def test_the_block_waits_for_the_online_data_migration(
+    database: str, empty_database_url: str
+) -> None:
+    add_column, block = GROUP_UUID_REVISIONS[database]
+    url = empty_database_url
+    before = migration.script_directory(database).get_revision(add_column)
+    migration.db_sync(database, url, revision=before.down_revision)
+    grouped = _insert_row_of_older_release(url, grouped=True)
+    _insert_row_of_older_release(url, grouped=False)
+
+    with pytest.raises(exception.DataMigrationRequired) as raised:
+        migration.db_sync(database, url, label="the database under test")
+    message = raised.value.message
+    assert "the database under test: 1 request spec" in message
+    assert "reqspec-manage db online_data_migrations" in message
+    # Each revision commits on its own: the column is there for the online
+    # data migration, and the block did not pass.
+    status = migration.db_version(database, url)
+    assert (status.current, status.state) == (add_column, "behind")
+
+    ctx = _context_for(database, url)
+    assert odm.pending(ctx)["backfill_instance_group_uuid"] == 1
+    assert odm.backfill_instance_group_uuid(ctx, 50) == (1, 1)
+    engines.dispose(url)
+
+    assert migration.db_sync(database, url).current == block
+    engine = engines.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            column = conn.execute(
+                sa.text(
+                    "SELECT instance_group_uuid FROM request_specs "
+                    "WHERE instance_uuid = :u"
+                ),
+                {"u": grouped},
+            ).scalar()
+    finally:
+        engine.dispose()
+    assert column is not None

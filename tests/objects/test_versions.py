@@ -21,11 +21,14 @@ from tests.fixtures import specs
 
 EXPECTED_HASHES = {
     "CellMapping": "1.0-e52c3526d97f10e9d2a919e95683122d",
+    "ComputeNode": "1.0-d90e79c30bb285aedcee0dfe0294c957",
     "Destination": "1.1-7e93ebbe4e4c9877b80c1f5250533061",
     "Flavor": "1.0-5e5dd53d4ff49ace01eb0677a4689c7f",
     "ImageMeta": "1.0-9f2736812f8a75f2c9e92acde0e6d56e",
     "ImageMetaProps": "1.0-3008fac03376942d0e449431b56ef052",
+    "Instance": "1.0-783ed8fea182e8c401babffc40618fd9",
     "InstanceGroup": "1.0-dd6e337eb51ace14161e49c0baf48ce4",
+    "InstanceMapping": "1.0-2880623ce798ee4691dcb027d8c17db3",
     "InstanceNUMACell": "1.0-4ed3acb36741b5231971ce498f8641af",
     "InstanceNUMATopology": "1.0-d8d75a3693f9ddcab546e2371909a653",
     "InstancePCIRequest": "1.0-2428faf80f7b6631fbe6d4fffca3d64b",
@@ -46,6 +49,8 @@ EXPECTED_HASHES = {
 EXPECTED_TREE = {
     "Destination": {"CellMapping": "1.0"},
     "ImageMeta": {"ImageMetaProps": "1.0"},
+    "Instance": {"Flavor": "1.0"},
+    "InstanceMapping": {"CellMapping": "1.0"},
     "InstanceNUMATopology": {"InstanceNUMACell": "1.0"},
     "InstancePCIRequests": {"InstancePCIRequest": "1.0"},
     "RequestSpec": {

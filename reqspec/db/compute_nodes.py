@@ -1,0 +1,158 @@
+"""SQL for ``compute_nodes`` (cell database): hosts and their capacity."""
+
+import math
+from typing import Any
+from typing import cast
+from typing import NamedTuple
+from typing import TYPE_CHECKING
+
+from oslo_db import exception as db_exc
+from oslo_serialization import jsonutils
+import sqlalchemy as sa
+
+from reqspec import exception
+from reqspec.db import base
+from reqspec.db import cell_models
+from reqspec.db import transactions
+
+if TYPE_CHECKING:
+    from reqspec.context import RequestContext
+
+_table = cast(sa.Table, cell_models.ComputeNode.__table__)
+_c = _table.c
+
+COLUMNS = (
+    "id",
+    "uuid",
+    "host",
+    "node",
+    "availability_zone",
+    "vcpus",
+    "memory_mb",
+    "local_gb",
+    "cpu_allocation_ratio",
+    "ram_allocation_ratio",
+    "disk_allocation_ratio",
+    "architecture",
+    "hypervisor_type",
+    "aggregates",
+    "disabled",
+    "forced_down",
+    "generation",
+)
+
+
+class Resources(NamedTuple):
+    """An amount of the three resources a flavor asks for."""
+
+    vcpus: int = 0
+    memory_mb: int = 0
+    disk_gb: int = 0
+
+    def __add__(self, other: object) -> "Resources":
+        assert isinstance(other, Resources)
+        return Resources(*(a + b for a, b in zip(self, other, strict=True)))
+
+    def __sub__(self, other: "Resources") -> "Resources":
+        return Resources(*(a - b for a, b in zip(self, other, strict=True)))
+
+
+UNITS = {"vcpus": "VCPU", "memory_mb": "MiB of RAM", "disk_gb": "GiB of disk"}
+
+
+def capacity(node: dict[str, Any]) -> Resources:
+    """What a node can hold: its size times its allocation ratios."""
+    return Resources(
+        math.floor(node["vcpus"] * node["cpu_allocation_ratio"]),
+        math.floor(node["memory_mb"] * node["ram_allocation_ratio"]),
+        math.floor(node["local_gb"] * node["disk_allocation_ratio"]),
+    )
+
+
+_select = sa.select(*(_c[name] for name in COLUMNS))
+
+
+def _row(row: Any) -> dict[str, Any]:
+    values = dict(row._mapping)
+    values["aggregates"] = jsonutils.loads(values["aggregates"] or "[]")
+    values["disabled"] = bool(values["disabled"])
+    values["forced_down"] = bool(values["forced_down"])
+    return values
+
+
+@transactions.cell_reader
+def get_all(ctx: "RequestContext") -> list[dict[str, Any]]:
+    stmt = _select.order_by(_c.host, _c.node)
+    return [_row(r) for r in ctx.connection.execute(stmt)]
+
+
+@transactions.cell_reader
+def get_by_host_and_node(
+    ctx: "RequestContext", host: str, node: str
+) -> dict[str, Any] | None:
+    stmt = _select.where(_c.host == host, _c.node == node)
+    row = ctx.connection.execute(stmt).first()
+    return None if row is None else _row(row)
+
+
+@transactions.cell_writer
+def create(ctx: "RequestContext", values: dict[str, Any]) -> int:
+    values = dict(values, generation=1, created_at=base.utcnow())
+    values["aggregates"] = jsonutils.dumps(sorted(values["aggregates"]))
+    try:
+        result = ctx.connection.execute(_table.insert().values(**values))
+    except db_exc.DBDuplicateEntry as err:
+        raise exception.ComputeNodeExists(
+            host=values["host"], node=values["node"], database=ctx.database
+        ) from err
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+@transactions.cell_writer
+def update(
+    ctx: "RequestContext", host: str, node: str, values: dict[str, Any]
+) -> None:
+    if "aggregates" in values:
+        values = dict(values)
+        values["aggregates"] = jsonutils.dumps(sorted(values["aggregates"]))
+    stmt = (
+        _table.update()
+        .where(_c.host == host, _c.node == node)
+        .values(
+            generation=_c.generation + 1, updated_at=base.utcnow(), **values
+        )
+    )
+    if ctx.connection.execute(stmt).rowcount != 1:
+        raise exception.ComputeHostNotFound(
+            host=host, node=node, database=ctx.database
+        )
+
+
+_lock = (
+    _table.update()
+    .where(_c.host == sa.bindparam("lock_host"))
+    .where(_c.node == sa.bindparam("lock_node"))
+    .values(generation=_c.generation + 1)
+)
+
+
+def lock(ctx: "RequestContext", host: str, node: str) -> dict[str, Any]:
+    """Take the node's claim lock inside the caller's write transaction.
+
+    The lock is a write (a generation bump): a row lock on PostgreSQL and
+    MySQL, the database write lock on SQLite. Because it is the first
+    statement of a claim, the reads that follow see every claim committed
+    before it (this matters on MySQL, whose snapshot starts at the first
+    plain read).
+    """
+    result = ctx.connection.execute(
+        _lock, {"lock_host": host, "lock_node": node}
+    )
+    if result.rowcount != 1:
+        raise exception.ComputeHostNotFound(
+            host=host, node=node, database=ctx.database
+        )
+    row = ctx.connection.execute(
+        _select.where(_c.host == host, _c.node == node)
+    ).first()
+    return _row(row)

@@ -1,0 +1,166 @@
+"""SQL for ``instance_mappings`` (API database): where each spec lives.
+
+A row is read together with the cell mappings it points at (its cell and,
+during a move, the move's source and target), in one query. Every change
+is a conditional UPDATE (``expected`` column values in the WHERE clause)
+so that concurrent conductors, and a heal racing a conductor, can never
+both take the same step: the one whose row count is 0 lost.
+"""
+
+from typing import Any
+from typing import cast
+from typing import TYPE_CHECKING
+
+from oslo_db import exception as db_exc
+import sqlalchemy as sa
+
+from reqspec import exception
+from reqspec.db import api_models
+from reqspec.db import base
+from reqspec.db import request_specs
+from reqspec.db import transactions
+
+if TYPE_CHECKING:
+    from reqspec.context import RequestContext
+
+_table = cast(sa.Table, api_models.InstanceMapping.__table__)
+_c = _table.c
+_cells = cast(sa.Table, api_models.CellMapping.__table__)
+
+#: Columns of the mapping itself, in the order rows are returned.
+COLUMNS = (
+    "id",
+    "instance_uuid",
+    "project_id",
+    "move_step",
+    "move_host",
+    "move_node",
+    "fault",
+)
+#: Cell references, each returned as a dict of the cell's columns or None.
+CELL_REFERENCES = {
+    "cell": _c.cell_id,
+    "move_source": _c.move_source_cell_id,
+    "move_target": _c.move_target_cell_id,
+}
+_CELL_COLUMNS = ("id", "uuid", "name", "database_connection")
+
+
+def _select() -> sa.Select[Any]:
+    columns: list[Any] = [_c[name] for name in COLUMNS]
+    joined: Any = _table
+    for ref, fk_column in CELL_REFERENCES.items():
+        alias = _cells.alias(ref)
+        columns += [
+            alias.c[name].label(f"{ref}_{name}") for name in _CELL_COLUMNS
+        ]
+        joined = joined.outerjoin(alias, fk_column == alias.c.id)
+    return sa.select(*columns).select_from(joined)
+
+
+_select_all = _select().order_by(_c.id)
+_select_one = _select().where(_c.instance_uuid == sa.bindparam("uuid"))
+_select_moving = _select_all.where(_c.move_step.is_not(None))
+_select_unscheduled = _select_all.where(
+    _c.cell_id.is_(None), _c.move_step.is_(None)
+)
+
+
+def _row(row: Any) -> dict[str, Any]:
+    values = row._mapping
+    out = {name: values[name] for name in COLUMNS}
+    for ref in CELL_REFERENCES:
+        if values[f"{ref}_id"] is None:
+            out[ref] = None
+        else:
+            out[ref] = {n: values[f"{ref}_{n}"] for n in _CELL_COLUMNS}
+    return out
+
+
+@transactions.api_reader
+def get_by_instance_uuid(
+    ctx: "RequestContext", instance_uuid: str
+) -> dict[str, Any] | None:
+    row = ctx.connection.execute(_select_one, {"uuid": instance_uuid}).first()
+    return None if row is None else _row(row)
+
+
+@transactions.api_reader
+def get_all(
+    ctx: "RequestContext",
+    moving_only: bool = False,
+    unscheduled_only: bool = False,
+) -> list[dict[str, Any]]:
+    """Every mapping by id; only those with a move recorded, or only
+    those of servers waiting to be built (no cell, no move)."""
+    stmt = _select_all
+    if moving_only:
+        stmt = _select_moving
+    elif unscheduled_only:
+        stmt = _select_unscheduled
+    return [_row(r) for r in ctx.connection.execute(stmt)]
+
+
+@transactions.api_writer
+def create(
+    ctx: "RequestContext",
+    instance_uuid: str,
+    project_id: str | None,
+    spec: str | None = None,
+    instance_group_uuid: str | None = None,
+) -> tuple[int, request_specs.SpecRow | None]:
+    """Insert an unscheduled mapping and, if given, the spec's document
+    into the API database, in one transaction: either both exist or
+    neither does. ``ctx`` must address the API database."""
+    try:
+        result = ctx.connection.execute(
+            _table.insert(),
+            {
+                "instance_uuid": instance_uuid,
+                "project_id": project_id,
+                "created_at": base.utcnow(),
+            },
+        )
+    except db_exc.DBDuplicateEntry as err:
+        raise exception.InstanceExists(
+            instance_uuid=instance_uuid, database=ctx.database
+        ) from err
+    mapping_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    row = None
+    if spec is not None:
+        # A writer on the same context and database joins this
+        # transaction.
+        row = request_specs.create(
+            ctx,
+            instance_uuid,
+            project_id,
+            spec,
+            instance_group_uuid=instance_group_uuid,
+        )
+    return mapping_id, row
+
+
+@transactions.api_writer
+def update(
+    ctx: "RequestContext",
+    instance_uuid: str,
+    expected: dict[str, Any],
+    values: dict[str, Any],
+) -> bool:
+    """Set ``values`` if every ``expected`` column still holds its value
+    (None matches NULL). False, and nothing written, otherwise."""
+    stmt = _table.update().where(_c.instance_uuid == instance_uuid)
+    for name, value in expected.items():
+        stmt = stmt.where(_c[name].is_not_distinct_from(value))
+    result = ctx.connection.execute(
+        stmt.values(updated_at=base.utcnow(), **values)
+    )
+    return result.rowcount == 1
+
+
+@transactions.api_writer
+def destroy(ctx: "RequestContext", instance_uuid: str) -> bool:
+    result = ctx.connection.execute(
+        _table.delete().where(_c.instance_uuid == instance_uuid)
+    )
+    return result.rowcount == 1

@@ -1,0 +1,266 @@
+"""Instance mappings: which database holds a server's spec (API database)."""
+
+from typing import Any
+from typing import TYPE_CHECKING
+
+from reqspec import exception
+from reqspec.db import instance_mappings as db
+from reqspec.objects import base
+from reqspec.objects import fields
+from reqspec.objects.cell_mapping import CellMapping
+
+if TYPE_CHECKING:
+    from reqspec.context import RequestContext
+    from reqspec.objects.request_spec import RequestSpec
+
+#: Steps of a move between databases, in order (see reqspec.lifecycle).
+MOVE_STEPS = ("recorded", "written", "mapped")
+
+
+@base.ReqspecObjectRegistry.register
+class InstanceMapping(base.ReqspecObject):
+    """Where a server's spec is: the API database or one cell's.
+
+    ``cell_mapping`` is None while the server is unscheduled (the spec is
+    in the API database) and the cell once it is scheduled. While a spec
+    is being carried between databases, ``move_step`` names the last step
+    that completed and ``move_source`` (None: the API database),
+    ``move_target``, ``move_host`` and ``move_node`` say what the move is,
+    so that any process can finish it. ``fault`` says why the last build
+    attempt of an unscheduled server failed.
+
+    Every change is conditional on the state it starts from: a method
+    returns False (and writes nothing) when another process got there
+    first, and the caller reloads.
+    """
+
+    # Version 1.0: Initial version
+    VERSION = "1.0"
+
+    obj_relationships = {
+        "cell_mapping": [("1.0", "1.0")],
+        "move_source": [("1.0", "1.0")],
+        "move_target": [("1.0", "1.0")],
+    }
+
+    fields = {
+        "id": fields.IntegerField(read_only=True),
+        "instance_uuid": fields.UUIDField(),
+        "project_id": fields.StringField(nullable=True),
+        "cell_mapping": fields.ObjectField("CellMapping", nullable=True),
+        "move_step": fields.EnumField(MOVE_STEPS, nullable=True),
+        "move_source": fields.ObjectField("CellMapping", nullable=True),
+        "move_target": fields.ObjectField("CellMapping", nullable=True),
+        "move_host": fields.StringField(nullable=True),
+        "move_node": fields.StringField(nullable=True),
+        "fault": fields.StringField(nullable=True),
+    }
+
+    @property
+    def moving(self) -> bool:
+        return self.move_step is not None
+
+    @classmethod
+    def _from_db_row(
+        cls, context: "RequestContext", row: dict[str, Any]
+    ) -> "InstanceMapping":
+        mapping = cls(context)
+        for name in db.COLUMNS:
+            setattr(mapping, name, row[name])
+        for ref, attr in (
+            ("cell", "cell_mapping"),
+            ("move_source", "move_source"),
+            ("move_target", "move_target"),
+        ):
+            cell = row[ref]
+            setattr(
+                mapping,
+                attr,
+                None
+                if cell is None
+                else CellMapping._from_db_row(context, _Row(cell)),
+            )
+        mapping.obj_reset_changes()
+        return mapping
+
+    @classmethod
+    def get_by_instance_uuid(
+        cls, context: "RequestContext", instance_uuid: str
+    ) -> "InstanceMapping":
+        """The mapping of one server; ``InstanceNotFound`` if none."""
+        uuid = _server_uuid(instance_uuid)
+        row = db.get_by_instance_uuid(context, uuid)
+        if row is None:
+            raise exception.InstanceNotFound(instance_uuid=uuid)
+        return cls._from_db_row(context, row)
+
+    @classmethod
+    def get_all(
+        cls, context: "RequestContext", moving_only: bool = False
+    ) -> list["InstanceMapping"]:
+        """Every mapping, oldest first; only those of servers being moved
+        between databases with ``moving_only``."""
+        rows = db.get_all(context, moving_only=moving_only)
+        return [cls._from_db_row(context, row) for row in rows]
+
+    @classmethod
+    def get_unscheduled(
+        cls, context: "RequestContext"
+    ) -> list["InstanceMapping"]:
+        """Mappings of servers waiting to be built (no cell, no move)."""
+        rows = db.get_all(context, unscheduled_only=True)
+        return [cls._from_db_row(context, row) for row in rows]
+
+    def create(self, spec: "RequestSpec | None" = None) -> None:
+        """Store an unscheduled mapping and, if given, ``spec`` in the API
+        database, in one transaction (both or neither)."""
+        if self.obj_attr_is_set("id"):
+            raise exception.ObjectActionError(
+                action="create", reason="already created"
+            )
+        if self._context.cell is not None:
+            raise exception.ObjectActionError(
+                action="create an instance mapping",
+                reason="mappings live in the API database; use a context "
+                "that is not targeted at a cell",
+            )
+        text = None
+        group_uuid = None
+        if spec is not None:
+            if spec.instance_uuid != self.instance_uuid:
+                raise exception.ObjectActionError(
+                    action="create", reason="the spec is another server's"
+                )
+            spec._check_project_scope()
+            text = spec.to_document()
+            group_uuid = spec.instance_group_uuid
+        self.id, row = db.create(
+            self._context,
+            self.instance_uuid,
+            self.project_id,
+            text,
+            instance_group_uuid=group_uuid,
+        )
+        if spec is not None and row is not None and text is not None:
+            # The spec row was written by this composite statement rather
+            # than by spec.create(): record its identity on the object.
+            spec._set_row(row.id, row.generation, text)
+        self.cell_mapping = None
+        self.move_step = None
+        self.fault = None
+        self.obj_reset_changes()
+
+    def _update(
+        self, expected: dict[str, Any], values: dict[str, Any]
+    ) -> bool:
+        return db.update(self._context, self.instance_uuid, expected, values)
+
+    def start_move(
+        self,
+        source: CellMapping | None,
+        target: CellMapping,
+        host: str,
+        node: str,
+    ) -> None:
+        """Record a move of the spec from ``source`` (None: the API
+        database) to ``target``, to land on ``host``/``node``.
+
+        ``MoveInProgress`` if another move is recorded; ``InstanceConflict``
+        if the server is no longer in ``source``.
+        """
+        recorded = self._update(
+            {"move_step": None, "cell_id": _cell_id(source)},
+            {
+                "move_step": "recorded",
+                "move_source_cell_id": _cell_id(source),
+                "move_target_cell_id": target.id,
+                "move_host": host,
+                "move_node": node,
+            },
+        )
+        if not recorded:
+            current = self.get_by_instance_uuid(
+                self._context, self.instance_uuid
+            )
+            if current.moving:
+                raise exception.MoveInProgress(
+                    instance_uuid=self.instance_uuid, step=current.move_step
+                )
+            raise exception.InstanceConflict(
+                instance_uuid=self.instance_uuid, action="a move"
+            )
+        self.move_step = "recorded"
+        self.move_source = source
+        self.move_target = target
+        self.move_host = host
+        self.move_node = node
+        self.obj_reset_changes()
+
+    def _move_expected(self, step: str) -> dict[str, Any]:
+        return {
+            "move_step": step,
+            "move_target_cell_id": _cell_id(self.move_target),
+        }
+
+    def mark_written(self) -> bool:
+        """recorded -> written: the target cell holds the server and spec."""
+        return self._update(
+            self._move_expected("recorded"), {"move_step": "written"}
+        )
+
+    def point_at_target(self) -> bool:
+        """written -> mapped: the target cell's copy becomes the spec."""
+        return self._update(
+            self._move_expected("written"),
+            {
+                "move_step": "mapped",
+                "cell_id": _cell_id(self.move_target),
+                "fault": None,
+            },
+        )
+
+    def finish_move(self) -> bool:
+        """mapped -> no move: the source copy is gone."""
+        return self._update(self._move_expected("mapped"), _NO_MOVE)
+
+    def abort_move(self) -> bool:
+        """recorded -> no move: only before anything reached the target."""
+        return self._update(self._move_expected("recorded"), _NO_MOVE)
+
+    def set_fault(self, fault: str | None) -> bool:
+        """Say why building an unscheduled server failed (None: clear)."""
+        return self._update(
+            {"cell_id": None, "move_step": None}, {"fault": fault}
+        )
+
+    def destroy(self) -> None:
+        if not db.destroy(self._context, self.instance_uuid):
+            raise exception.InstanceNotFound(instance_uuid=self.instance_uuid)
+
+
+_NO_MOVE = {
+    "move_step": None,
+    "move_source_cell_id": None,
+    "move_target_cell_id": None,
+    "move_host": None,
+    "move_node": None,
+}
+
+
+def _server_uuid(value: Any) -> str:
+    """A server uuid, canonical; a malformed one names no server."""
+    try:
+        return fields.check_uuid(value)
+    except ValueError:
+        raise exception.InstanceNotFound(instance_uuid=value) from None
+
+
+def _cell_id(cell: CellMapping | None) -> int | None:
+    return None if cell is None else cell.id
+
+
+class _Row:
+    """Attribute access to a dict, for CellMapping._from_db_row."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)

@@ -1,0 +1,147 @@
+"""reqspec-manage db online_data_migrations."""
+
+import io
+from typing import Any
+
+import pytest
+
+from reqspec.cmd import manage
+from reqspec.cmd import output
+from reqspec.objects import online_migrations as odm
+from tests.conftest import Env
+from tests.fixtures.specs import make_spec
+from tests.fixtures.specs import store_old_row
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
+
+def _old_rows(env: Env) -> None:
+    """Two old rows in the API database, three in cell1, one in cell2."""
+    for ctx, n in (
+        (env.ctx, 2),
+        (env.cell_context(0), 3),
+        (env.cell_context(1), 1),
+    ):
+        for _ in range(n):
+            store_old_row(ctx, make_spec(ctx), "1.0")
+
+
+def _pending(env: Env) -> int:
+    contexts = [env.ctx, env.cell_context(0), env.cell_context(1)]
+    return sum(sum(odm.pending(ctx).values()) for ctx in contexts)
+
+
+def _table_row(out: str, name: str) -> list[str]:
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells and cells[0] == name:
+            return cells[1:]
+    raise AssertionError(f"no row {name!r} in:\n{out}")
+
+
+def test_every_database_is_migrated_and_summarised(
+    db: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _old_rows(db)
+    assert _pending(db) == 12  # six documents, six group uuids
+
+    assert manage.main(["db", "online_data_migrations"]) == 0
+
+    out, err = capsys.readouterr()
+    assert _table_row(out, "rewrite_old_documents") == ["6", "6"]
+    # Rewriting a document fills in its group uuid column on the way.
+    assert _table_row(out, "backfill_instance_group_uuid") == ["0", "0"]
+    assert _pending(db) == 0
+    # stderr is not a terminal here: no progress bar, no escape codes.
+    assert "\r" not in err and "\x1b" not in err
+
+    # Re-running finds nothing and says so.
+    assert manage.main(["db", "online_data_migrations"]) == 0
+    out, _ = capsys.readouterr()
+    assert _table_row(out, "rewrite_old_documents") == ["0", "0"]
+
+
+def test_max_count_limits_a_run_and_exit_1_means_more(
+    db: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _old_rows(db)
+    codes = []
+    while True:
+        code = manage.main(
+            ["db", "online_data_migrations", "--max-count", "4"]
+        )
+        out, _ = capsys.readouterr()
+        codes.append(code)
+        if code != 1:
+            break
+        done = sum(int(_table_row(out, m.name)[1]) for m in odm.MIGRATIONS)
+        assert 0 < done <= 4
+    assert codes[-1] == 0
+    assert len(codes) >= 3  # six rows, four at a time, then a final 0
+    assert _pending(db) == 0
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "ten"])
+def test_bad_max_count_is_127(
+    db: Env, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    _old_rows(db)
+    assert manage.main(
+        ["db", "online_data_migrations", "--max-count", bad]
+    ) == (127)
+    assert "positive integer" in capsys.readouterr().err
+    assert _pending(db) == 12  # nothing was touched
+
+
+def test_a_failing_migration_is_exit_2_and_others_still_run(
+    db: Env, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    _old_rows(db)
+
+    def explode(ctx: Any, max_count: int, cursor: Any = None) -> Any:
+        raise RuntimeError("boom")
+
+    broken = odm.OnlineMigration("explode", "fails", explode, lambda c: 0)
+    monkeypatch.setattr(odm, "MIGRATIONS", (broken, *odm.MIGRATIONS))
+
+    assert manage.main(["db", "online_data_migrations"]) == 2
+    out, err = capsys.readouterr()
+    assert "explode failed on the API database" in err
+    assert "boom" in err
+    assert _table_row(out, "rewrite_old_documents") == ["6", "6"]
+
+
+def test_rows_that_cannot_be_migrated_are_reported(
+    db: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = make_spec(db.ctx)
+    store_old_row(
+        db.ctx,
+        spec,
+        text='{"spec":{"instance_uuid":"' + spec.instance_uuid + '",'
+        '"flavor":7},"version":"1.0"}',
+    )
+    assert manage.main(["db", "online_data_migrations"]) == 0
+    out, err = capsys.readouterr()
+    assert _table_row(out, "rewrite_old_documents") == ["1", "0"]
+    assert "1 row(s) were found but not migrated" in out
+    assert spec.instance_uuid in err  # the warning names the row
+
+
+def test_the_progress_bar_draws_only_on_a_terminal() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Terminal()
+    bar = output.Progress(10, stream=tty)
+    bar.advance(5, "halfway")
+    bar.close()
+    assert "[" + "#" * 15 + "." * 15 + "] 5/10 halfway" in tty.getvalue()
+    assert tty.getvalue().endswith("\n")
+
+    log = io.StringIO()
+    bar = output.Progress(10, stream=log)
+    bar.advance(5)
+    bar.close()
+    assert log.getvalue() == ""

@@ -1,0 +1,124 @@
+"""InstanceMapping: created with its spec atomically; conditional steps."""
+
+import pytest
+
+from reqspec import exception
+from reqspec.objects import InstanceMapping
+from reqspec.objects import RequestSpec
+from tests.fixtures import cloud
+
+UUID = "6b1f2f8e-5a0e-4a4f-9d44-3a4d55b2a001"
+
+
+def _spec(env, uuid=UUID):
+    return RequestSpec.from_components(
+        env.ctx, instance_uuid=uuid, flavor=cloud.flavor(), project_id="p1"
+    )
+
+
+def test_create_with_spec_writes_both_to_the_api_database(db):
+    spec = _spec(db)
+    InstanceMapping(db.ctx, instance_uuid=UUID, project_id="p1").create(spec)
+
+    mapping = InstanceMapping.get_by_instance_uuid(db.ctx, UUID)
+    assert mapping.cell_mapping is None
+    assert mapping.move_step is None
+    assert mapping.project_id == "p1"
+    assert spec.generation == 1
+    assert cloud.where_specs_are(db, UUID) == ["API"]
+
+
+def test_a_failed_create_writes_neither(db):
+    InstanceMapping(db.ctx, instance_uuid=UUID, project_id="p1").create()
+    again = InstanceMapping(db.ctx, instance_uuid=UUID, project_id="p1")
+    with pytest.raises(exception.InstanceExists):
+        again.create(_spec(db))
+    # The spec insert ran in the same transaction and was rolled back.
+    assert cloud.where_specs_are(db, UUID) == []
+
+
+def test_mappings_live_in_the_api_database_only(db):
+    mapping = InstanceMapping(db.cell_context(0), instance_uuid=UUID)
+    with pytest.raises(exception.ObjectActionError):
+        mapping.create()
+
+
+def test_unknown_server(db):
+    with pytest.raises(exception.InstanceNotFound):
+        InstanceMapping.get_by_instance_uuid(db.ctx, UUID)
+
+
+def test_move_steps_are_taken_once_and_in_order(db):
+    InstanceMapping(db.ctx, instance_uuid=UUID).create()
+    mapping = InstanceMapping.get_by_instance_uuid(db.ctx, UUID)
+    target = db.cells[1]
+    # A step out of order changes nothing.
+    assert not mapping.point_at_target()
+
+    mapping.start_move(None, target, "h1", "h1")
+    loaded = InstanceMapping.get_by_instance_uuid(db.ctx, UUID)
+    assert (loaded.move_step, loaded.move_source, loaded.move_host) == (
+        "recorded",
+        None,
+        "h1",
+    )
+    assert loaded.move_target.uuid == target.uuid
+    with pytest.raises(exception.MoveInProgress):
+        loaded.start_move(None, db.cells[0], "h2", "h2")
+
+    assert mapping.mark_written()
+    assert not mapping.mark_written()  # a second process loses
+    assert not mapping.abort_move()  # too late: the target was written
+    assert mapping.point_at_target()
+    loaded = InstanceMapping.get_by_instance_uuid(db.ctx, UUID)
+    assert loaded.cell_mapping.uuid == target.uuid
+    assert loaded.move_step == "mapped"
+    assert mapping.finish_move()
+    loaded = InstanceMapping.get_by_instance_uuid(db.ctx, UUID)
+    assert loaded.move_step is None and loaded.move_target is None
+    assert loaded.cell_mapping.uuid == target.uuid
+    assert InstanceMapping.get_all(db.ctx, moving_only=True) == []
+
+
+def test_a_move_must_start_where_the_server_is(db):
+    InstanceMapping(db.ctx, instance_uuid=UUID).create()
+    mapping = InstanceMapping.get_by_instance_uuid(db.ctx, UUID)
+    with pytest.raises(exception.InstanceConflict):
+        mapping.start_move(db.cells[0], db.cells[1], "h1", "h1")
+
+
+def test_abort_only_before_anything_was_written(db):
+    InstanceMapping(db.ctx, instance_uuid=UUID).create()
+    mapping = InstanceMapping.get_by_instance_uuid(db.ctx, UUID)
+    mapping.start_move(None, db.cells[0], "h1", "h1")
+    assert mapping.abort_move()
+    loaded = InstanceMapping.get_by_instance_uuid(db.ctx, UUID)
+    assert loaded.move_step is None and loaded.cell_mapping is None
+
+
+def test_fault_only_on_an_unscheduled_server(db):
+    InstanceMapping(db.ctx, instance_uuid=UUID).create()
+    mapping = InstanceMapping.get_by_instance_uuid(db.ctx, UUID)
+    assert mapping.set_fault("no host")
+    assert InstanceMapping.get_by_instance_uuid(db.ctx, UUID).fault == (
+        "no host"
+    )
+
+
+def test_a_malformed_uuid_names_no_server(db):
+    with pytest.raises(exception.InstanceNotFound):
+        InstanceMapping.get_by_instance_uuid(db.ctx, "not-a-uuid")
+
+
+def test_unscheduled_mappings(db):
+    waiting = "6b1f2f8e-5a0e-4a4f-9d44-3a4d55b2a0aa"
+    moving = "6b1f2f8e-5a0e-4a4f-9d44-3a4d55b2a0bb"
+    for uuid in (waiting, moving):
+        InstanceMapping(db.ctx, instance_uuid=uuid).create()
+    InstanceMapping.get_by_instance_uuid(db.ctx, moving).start_move(
+        None, db.cells[0], "h1", "h1"
+    )
+    found = InstanceMapping.get_unscheduled(db.ctx)
+    assert [m.instance_uuid for m in found] == [waiting]
+    moving_now = InstanceMapping.get_all(db.ctx, moving_only=True)
+    assert [m.instance_uuid for m in moving_now] == [moving]
