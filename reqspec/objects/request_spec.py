@@ -11,6 +11,7 @@ from reqspec.db import request_specs as db
 from reqspec.objects import base
 from reqspec.objects import document
 from reqspec.objects import fields
+from reqspec.objects import project_scope
 from reqspec.objects.flavor import Flavor
 from reqspec.objects.image_meta import ImageMeta
 from reqspec.objects.instance_group import InstanceGroup
@@ -343,7 +344,9 @@ class RequestSpec(base.ReqspecObject):
         context, if it belongs to another project).
         """
         uuid = _checked_uuid(instance_uuid)
-        row = db.get_by_instance_uuid(context, uuid, _project_scope(context))
+        row = db.get_by_instance_uuid(
+            context, uuid, project_scope.scope_of(context)
+        )
         if row is None:
             raise exception.RequestSpecNotFound(instance_uuid=uuid)
         return cls._from_db_row(context, row)
@@ -358,7 +361,7 @@ class RequestSpec(base.ReqspecObject):
         if not uuids:
             return []
         rows = db.get_by_instance_uuids(
-            context, uuids, _project_scope(context)
+            context, uuids, project_scope.scope_of(context)
         )
         by_uuid = {row.instance_uuid: row for row in rows}
         return [
@@ -375,7 +378,7 @@ class RequestSpec(base.ReqspecObject):
             )
         self._check_project_scope()
         text = self.to_document()
-        _check_project_column(self.project_id)
+        project_scope.check_project_column(self.project_id)
         row = db.create(
             self._context,
             self.instance_uuid,
@@ -404,7 +407,7 @@ class RequestSpec(base.ReqspecObject):
         if text == getattr(self, "_stored_document", None):
             self.obj_reset_changes(recursive=True)
             return
-        _check_project_column(self.project_id)
+        project_scope.check_project_column(self.project_id)
         if self.generation is None:
             raise exception.ObjectActionError(
                 action="save", reason="the spec has no stored generation"
@@ -415,7 +418,7 @@ class RequestSpec(base.ReqspecObject):
             self.generation,
             self.project_id,
             text,
-            match_project_id=_project_scope(self._context),
+            match_project_id=project_scope.scope_of(self._context),
             instance_group_uuid=self.instance_group_uuid,
         )
         self._set_row(self.id, generation, text)
@@ -423,53 +426,16 @@ class RequestSpec(base.ReqspecObject):
     def destroy(self) -> None:
         """Delete the spec from the context's database."""
         db.destroy(
-            self._context, self.instance_uuid, _project_scope(self._context)
+            self._context,
+            self.instance_uuid,
+            project_scope.scope_of(self._context),
         )
         self.__dict__.pop("_obj_id", None)
         self.__dict__.pop("_obj_generation", None)
         self.__dict__.pop("_stored_document", None)
 
     def _check_project_scope(self) -> None:
-        scope = _project_scope(self._context)
-        if scope is not None and self.project_id != scope:
-            raise exception.Forbidden(
-                reason="a request spec can only be stored in the caller's "
-                "own project"
-            )
-
-
-def _project_scope(context: "RequestContext") -> str | None:
-    """The project a context may touch; None means every project (admin).
-
-    A non-admin context without a project may touch nothing (rather than
-    the specs whose project happens to be empty).
-    """
-    if context.is_admin:
-        return None
-    if not context.project_id:
-        raise exception.Forbidden(
-            reason="a non-admin context without a project owns no specs"
-        )
-    return context.project_id
-
-
-#: Width of the ``project_id`` column.
-PROJECT_ID_MAX_LENGTH = 255
-
-
-def _check_project_column(project_id: str | None) -> None:
-    """``project_id`` is also a column: refuse what the databases would
-    refuse (or silently truncate) before anything is sent. (The field
-    itself already refuses lone surrogates, as every string field does.)"""
-    if project_id is None:
-        return
-    problem = None
-    if len(project_id) > PROJECT_ID_MAX_LENGTH:
-        problem = f"is longer than {PROJECT_ID_MAX_LENGTH} characters"
-    elif "\x00" in project_id:
-        problem = "contains a NUL character"
-    if problem:
-        raise exception.InvalidRequestSpec(reason=f"project_id {problem}")
+        project_scope.check_may_store(self._context, self.project_id)
 
 
 def _checked_uuid(value: Any) -> str:
