@@ -79,8 +79,40 @@ class DatabaseNotConfigured(ReqspecError):
     msg_fmt = "%(database)s has no connection URL configured."
 
 
-class DatabaseUnavailable(ReqspecError):
+class DatabaseError(ReqspecError):
+    """The database failed a call; base of the database errors below.
+
+    Raised as such for a driver error reqspec has no better name for; the
+    transaction was rolled back, so nothing of it was written.
+    """
+
+    msg_fmt = "%(database)s failed: %(reason)s; nothing was written."
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The connection could not be made or was lost.
+
+    ``outcome_unknown`` is True when it was lost while committing: the
+    change may or may not have been saved (a reload tells: the generation
+    moved or it did not). Otherwise nothing was written.
+    """
+
     msg_fmt = "Cannot reach %(database)s: %(reason)s"
+
+    @property
+    def outcome_unknown(self) -> bool:
+        return bool(self.kwargs.get("outcome_unknown"))
+
+
+class DatabaseBusy(DatabaseError):
+    """Every attempt of a transaction was aborted by the database
+    (deadlock, serialization failure, lock timeout); each attempt was rolled
+    back, so nothing was written."""
+
+    msg_fmt = (
+        "%(database)s aborted the transaction %(attempts)s times "
+        "(%(reason)s); nothing was written. Try again later."
+    )
 
 
 class DatabaseNotUpgraded(ReqspecError):

@@ -11,14 +11,36 @@ its first argument and is decorated here:
   an error (``CellNotTargeted``), never a silent fallback.
 
 Inside the function ``ctx.connection`` is the SQLAlchemy Core connection of
-the current transaction. Calls nest: a writer called inside a writer on the
-same context and database joins its transaction. Writers are retried on
-deadlock (the whole transaction, so a retry is always safe), and a lost or
-unreachable server surfaces as ``DatabaseUnavailable``.
+the current transaction. Calls nest: a reader or writer called inside
+another on the same context and database joins its transaction.
+
+What a failure becomes, decided once here for every database function:
+
+* A transaction the database aborted to break a deadlock or a
+  serialization conflict (MySQL 1213/1205/1020, PostgreSQL 40001/40P01,
+  SQLite busy/locked) was rolled back whole, so the outermost call runs it
+  again (oslo.db's ``wrap_db_retry``, with jittered backoff). A nested call
+  never retries on its own: its enclosing transaction is gone, and re-running
+  only the inner part would commit half of the outer one. When every attempt
+  is aborted: ``DatabaseBusy``.
+* A connection that cannot be made (whatever the driver's wording) or is
+  lost: ``DatabaseUnavailable``. Not retried: if it was lost while
+  committing, the change may have been saved (``outcome_unknown``), and
+  only the caller can tell whether doing it again is right. SQLAlchemy
+  has already invalidated the pool, so the next call starts on a fresh
+  connection.
+* A missing table: ``DatabaseNotUpgraded``. Any other driver error:
+  ``DatabaseError``. Both were rolled back.
+
+Errors raised by the function itself (``ReqspecError`` and the rest) pass
+through unchanged, after the rollback.
 """
 
 from collections.abc import Callable
 import functools
+import sqlite3
+import threading
+from typing import Any
 from typing import Concatenate
 from typing import ParamSpec
 from typing import TYPE_CHECKING
@@ -36,6 +58,19 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+#: Attempts of one transaction the database keeps aborting.
+MAX_ATTEMPTS = 6
+
+# PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected.
+_PG_RETRY_CODES = frozenset({"40001", "40P01"})
+# MySQL/MariaDB: deadlock, lock wait timeout, and MariaDB's "record has
+# changed since last read" (snapshot isolation, 11.6+).
+_MYSQL_RETRY_CODES = frozenset({1213, 1205, 1020})
+# SQLite primary result codes SQLITE_BUSY and SQLITE_LOCKED (extended codes
+# such as SQLITE_BUSY_SNAPSHOT carry them in the low byte).
+_SQLITE_RETRY_CODES = frozenset({5, 6})
+_SQLITE_RETRY_MESSAGES = ("database is locked", "database table is locked")
 
 
 def _context_database(ctx: "RequestContext") -> engines.Database:
@@ -55,6 +90,18 @@ def _cell_database(ctx: "RequestContext") -> engines.Database:
     return engines.database(ctx.cell.database_connection)
 
 
+# (id(context), database URL) of the transactions this thread is running;
+# enginefacade keeps its transactions per thread too.
+_open = threading.local()
+
+
+def _open_transactions() -> set[tuple[int, str]]:
+    keys: set[tuple[int, str]] | None = getattr(_open, "keys", None)
+    if keys is None:
+        keys = _open.keys = set()
+    return keys
+
+
 class _Transaction:
     """A decorator running the function in a transaction on one database."""
 
@@ -70,37 +117,60 @@ class _Transaction:
         pick = self._pick
         write = self._write
 
+        def attempt(
+            db: engines.Database,
+            ctx: "RequestContext",
+            args: Any,
+            kwargs: Any,
+        ) -> R:
+            manager = db.writer if write else db.reader
+            connected = committing = False
+            try:
+                with manager.using(ctx):
+                    connected = True
+                    result = fn(ctx, *args, **kwargs)
+                    committing = True
+                return result
+            except Exception as err:
+                # enginefacade has rolled back (or lost) the transaction.
+                typed = _classify(
+                    err, ctx, connected, committing=write and committing
+                )
+                if typed is err:
+                    raise
+                raise typed from err
+
+        retrying = _retry(attempt)
+
         @functools.wraps(fn)
         def wrapper(
             ctx: "RequestContext", /, *args: P.args, **kwargs: P.kwargs
         ) -> R:
             db = pick(ctx)
-            manager = db.writer if write else db.reader
-            try:
-                with manager.using(ctx):
+            key = (id(ctx), db.url)
+            running = _open_transactions()
+            if key in running:
+                # Joining the caller's transaction: its outermost call
+                # decides about errors and retries.
+                with (db.writer if write else db.reader).using(ctx):
                     return fn(ctx, *args, **kwargs)
-            except (db_exc.DBConnectionError, sa.exc.OperationalError) as err:
-                # oslo.db recognises lost connections, but not every
-                # driver's wording of a failure to connect at all (libpq's
-                # current one among them): those arrive unclassified.
-                raise exception.DatabaseUnavailable(
-                    database=ctx.database, reason=_first_line(err)
+            running.add(key)
+            try:
+                return retrying(db, ctx, args, kwargs)
+            except db_exc.DBDeadlock as err:
+                raise exception.DatabaseBusy(
+                    database=ctx.database,
+                    attempts=MAX_ATTEMPTS,
+                    reason=_first_line(err),
                 ) from err
-            except (db_exc.DBError, sa.exc.ProgrammingError) as err:
-                if not _is_missing_table(err):
-                    raise
-                raise exception.DatabaseNotUpgraded(
-                    database=ctx.database, reason=_first_line(err)
-                ) from err
+            finally:
+                running.discard(key)
 
-        if write:
-            # The retry wraps the whole transaction, so it is always safe.
-            return _retry_on_deadlock(wrapper)
         return wrapper
 
 
-_retry_on_deadlock = oslo_db_api.wrap_db_retry(
-    max_retries=5,
+_retry = oslo_db_api.wrap_db_retry(
+    max_retries=MAX_ATTEMPTS - 1,
     retry_interval=0.05,
     inc_retry_interval=True,
     max_retry_interval=1,
@@ -108,21 +178,96 @@ _retry_on_deadlock = oslo_db_api.wrap_db_retry(
 )
 
 
+def _classify(
+    err: Exception, ctx: "RequestContext", connected: bool, committing: bool
+) -> Exception:
+    """The exception a failed attempt raises (see the module docstring)."""
+    if isinstance(err, exception.ReqspecError):
+        return err
+    driver_error = isinstance(err, (db_exc.DBError, sa.exc.DBAPIError))
+    if isinstance(err, db_exc.DBDeadlock):
+        return err
+    if _is_retryable(err):
+        return db_exc.DBDeadlock(err)
+    if (
+        isinstance(err, db_exc.DBConnectionError)
+        or _is_disconnect(err)
+        # oslo.db recognises lost connections, but not every driver's
+        # wording of a failure to connect at all (libpq's current one
+        # among them): whatever fails before a connection is had is one.
+        or (driver_error and not connected)
+    ):
+        if committing:
+            reason = (
+                f"{_first_line(err)}; the connection was lost while "
+                "committing, so the change may or may not have been saved"
+            )
+        else:
+            reason = f"{_first_line(err)}; nothing was written"
+        return exception.DatabaseUnavailable(
+            database=ctx.database,
+            reason=reason,
+            outcome_unknown=committing,
+        )
+    if _is_missing_table(err):
+        return exception.DatabaseNotUpgraded(
+            database=ctx.database, reason=_first_line(err)
+        )
+    if driver_error:
+        return exception.DatabaseError(
+            database=ctx.database, reason=_first_line(err)
+        )
+    return err
+
+
+def _sqlalchemy_error(err: BaseException) -> sa.exc.DBAPIError | None:
+    """SQLAlchemy's exception under oslo.db's wrapper, if any."""
+    current: BaseException | None = err
+    for _ in range(4):
+        if current is None or isinstance(current, sa.exc.DBAPIError):
+            return current
+        current = getattr(current, "inner_exception", None) or getattr(
+            current, "__cause__", None
+        )
+    return None
+
+
+def _is_retryable(err: Exception) -> bool:
+    wrapped = _sqlalchemy_error(err)
+    orig = wrapped.orig if wrapped is not None else None
+    if orig is None:
+        return False
+    pgcode = getattr(orig, "pgcode", None)
+    if pgcode is not None:
+        return pgcode in _PG_RETRY_CODES
+    if isinstance(orig, sqlite3.OperationalError):
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _SQLITE_RETRY_CODES
+        return str(orig).startswith(_SQLITE_RETRY_MESSAGES)
+    args: tuple[Any, ...] = getattr(orig, "args", ())
+    return bool(args) and args[0] in _MYSQL_RETRY_CODES
+
+
 def _is_missing_table(err: Exception) -> bool:
     # oslo.db classifies SQLite's "no such table" but deliberately passes
     # MySQL's 1146 through, and PostgreSQL's undefined-table error too.
     if isinstance(err, db_exc.DBNonExistentTable):
         return True
-    # oslo.db wraps unclassified driver errors in a bare DBError.
-    inner = getattr(err, "inner_exception", None) or err
-    orig = getattr(inner, "orig", None)
+    wrapped = _sqlalchemy_error(err)
+    orig = wrapped.orig if wrapped is not None else None
     if getattr(orig, "pgcode", None) == "42P01":
         return True
     args: tuple[object, ...] = getattr(orig, "args", ())
     return bool(args) and args[0] == 1146
 
 
-def _first_line(err: Exception) -> str:
+def _is_disconnect(err: Exception) -> bool:
+    wrapped = _sqlalchemy_error(err)
+    return wrapped is not None and wrapped.connection_invalidated
+
+
+def _first_line(err: BaseException) -> str:
     inner = getattr(err, "inner_exception", None) or err
     # The driver's own message, without SQLAlchemy's "(driver.Error)" tag.
     text = str(getattr(inner, "orig", None) or inner).strip()

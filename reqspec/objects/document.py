@@ -57,7 +57,8 @@ class _Invalid(Exception):
         self.path = path or []
 
     def at(self, key: str) -> "_Invalid":
-        self.path.insert(0, key)
+        # Keys come from the document: a hand-edited one can be any size.
+        self.path.insert(0, key if len(key) <= 60 else key[:57] + "...")
         return self
 
     def to_exception(self) -> exception.InvalidRequestSpec:
@@ -184,6 +185,12 @@ class _Codec:
                 raise err.at(name) from None
             except (ValueError, TypeError) as err:
                 raise _Invalid(str(err)).at(name) from None
+        # Whatever decode() would refuse must not be written in the first
+        # place: a spec missing its flavor would be stored and then be
+        # unreadable.
+        for name in self.required:
+            if name not in out:
+                raise _Invalid("required field is missing").at(name)
         return out
 
     def decode(self, data: Any) -> ovo_base.VersionedObject:
@@ -313,7 +320,8 @@ def _parse_version(version: Any) -> tuple[int, int]:
         parsed = ()
     if len(parsed) != 2 or version != "{}.{}".format(*parsed):
         raise exception.InvalidRequestSpec(
-            reason=f"version: {version!r} is not of the form MAJOR.MINOR"
+            reason=f"version: {fields.short_repr(version)} is not of the "
+            "form MAJOR.MINOR"
         )
     return parsed[0], parsed[1]
 
@@ -401,7 +409,7 @@ def parse(text: str | bytes) -> tuple[str, dict[str, Any]]:
     if set(document) != {"spec", "version"}:
         raise exception.InvalidRequestSpec(
             reason="expected exactly the keys 'spec' and 'version', got "
-            + ", ".join(repr(k) for k in sorted(document))
+            + fields.short_repr(sorted(document))
         )
     version, body = document["version"], document["spec"]
     if type(body) is not dict:

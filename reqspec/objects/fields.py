@@ -22,6 +22,7 @@ import copy
 import ipaddress
 import math
 import re
+import reprlib
 from typing import Any
 from typing import Generic
 from typing import NoReturn
@@ -39,8 +40,27 @@ T = TypeVar("T")
 Check = Callable[[Any], Any]
 
 
+# Bad values are quoted in error messages, which end up in logs: a few
+# levels and items of them say what is wrong; a hand-edited megabyte
+# would only bury it.
+_short = reprlib.Repr()
+_short.maxlevel = 3
+_short.maxstring = _short.maxother = _short.maxlong = 60
+_short.maxlist = _short.maxtuple = _short.maxdict = _short.maxset = 4
+
+
+def short_repr(value: Any) -> str:
+    """A bounded ``repr`` of ``value`` for error messages."""
+    try:
+        return _short.repr(value)
+    except ValueError:  # an int past Python's digit limit
+        return f"<{type(value).__name__} too large to show>"
+
+
 def _fail(what: str, value: Any) -> NoReturn:
-    raise ValueError(f"expected {what}, got {type(value).__name__} {value!r}")
+    raise ValueError(
+        f"expected {what}, got {type(value).__name__} {short_repr(value)}"
+    )
 
 
 class StrictType(ovo_fields.FieldType[T], Generic[T]):
@@ -59,8 +79,24 @@ class StrictType(ovo_fields.FieldType[T], Generic[T]):
         return type(self).__name__
 
 
+def _is_unicode(text: str) -> bool:
+    # A lone surrogate is not text: no database column takes it, and JSON
+    # round trips can pair two of them into another character entirely.
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_str(value: Any) -> str:
-    return value if type(value) is str else _fail("a string", value)
+    if type(value) is str:
+        if _is_unicode(value):
+            return value
+        return _fail("a string of valid Unicode (no lone surrogates)", value)
+    return _fail("a string", value)
 
 
 def _check_int(value: Any) -> int:
@@ -220,8 +256,8 @@ class Dict(StrictType[dict[str, Any]]):
                 return _fail("a mapping", value)
             out = {}
             for k, v in value.items():
-                if type(k) is not str:
-                    _fail("string keys", k)
+                if type(k) is not str or not _is_unicode(k):
+                    _fail("string keys of valid Unicode", k)
                 out[k] = item(v)
             return out
 

@@ -11,6 +11,7 @@ from reqspec.db import request_specs as db
 from reqspec.objects import base
 from reqspec.objects import document
 from reqspec.objects import fields
+from reqspec.objects import project_scope
 from reqspec.objects.flavor import Flavor
 from reqspec.objects.image_meta import ImageMeta
 from reqspec.objects.instance_group import InstanceGroup
@@ -300,11 +301,26 @@ class RequestSpec(base.ReqspecObject):
     def _from_db_row(
         cls, context: "RequestContext", row: db.SpecRow
     ) -> "RequestSpec":
-        spec = document.decode(row.spec)
+        where = f"stored spec of instance {row.instance_uuid}"
+        try:
+            spec = document.decode(row.spec)
+        except exception.InvalidRequestSpec as err:
+            # Name the row: in a get-many, "spec.flavor: ..." alone does not
+            # say which of a thousand documents is broken.
+            raise exception.InvalidRequestSpec(
+                reason=f"{where} in {context.database}: {err.kwargs['reason']}"
+            ) from None
+        # The columns are what lookups and project isolation filter on; a
+        # document that disagrees with them was edited by hand.
         if spec.instance_uuid != row.instance_uuid:
             raise exception.InvalidRequestSpec(
                 reason=f"the row of instance {row.instance_uuid} holds the "
                 f"document of instance {spec.instance_uuid}"
+            )
+        if spec.project_id != row.project_id:
+            raise exception.InvalidRequestSpec(
+                reason=f"{where} in {context.database}: the document's "
+                "project_id does not match the row's"
             )
         spec._context = context
         spec._set_row(row.id, row.generation, row.spec)
@@ -328,7 +344,9 @@ class RequestSpec(base.ReqspecObject):
         context, if it belongs to another project).
         """
         uuid = _checked_uuid(instance_uuid)
-        row = db.get_by_instance_uuid(context, uuid, _project_scope(context))
+        row = db.get_by_instance_uuid(
+            context, uuid, project_scope.scope_of(context)
+        )
         if row is None:
             raise exception.RequestSpecNotFound(instance_uuid=uuid)
         return cls._from_db_row(context, row)
@@ -343,7 +361,7 @@ class RequestSpec(base.ReqspecObject):
         if not uuids:
             return []
         rows = db.get_by_instance_uuids(
-            context, uuids, _project_scope(context)
+            context, uuids, project_scope.scope_of(context)
         )
         by_uuid = {row.instance_uuid: row for row in rows}
         return [
@@ -360,6 +378,7 @@ class RequestSpec(base.ReqspecObject):
             )
         self._check_project_scope()
         text = self.to_document()
+        project_scope.check_project_column(self.project_id)
         row = db.create(
             self._context,
             self.instance_uuid,
@@ -381,11 +400,14 @@ class RequestSpec(base.ReqspecObject):
             raise exception.ObjectActionError(
                 action="save", reason="the spec was never created"
             )
+        # Scope first: a foreign spec must not save "successfully" even when
+        # there is nothing to write.
+        self._check_project_scope()
         text = self.to_document()
         if text == getattr(self, "_stored_document", None):
             self.obj_reset_changes(recursive=True)
             return
-        self._check_project_scope()
+        project_scope.check_project_column(self.project_id)
         if self.generation is None:
             raise exception.ObjectActionError(
                 action="save", reason="the spec has no stored generation"
@@ -396,7 +418,7 @@ class RequestSpec(base.ReqspecObject):
             self.generation,
             self.project_id,
             text,
-            match_project_id=_project_scope(self._context),
+            match_project_id=project_scope.scope_of(self._context),
             instance_group_uuid=self.instance_group_uuid,
         )
         self._set_row(self.id, generation, text)
@@ -404,26 +426,16 @@ class RequestSpec(base.ReqspecObject):
     def destroy(self) -> None:
         """Delete the spec from the context's database."""
         db.destroy(
-            self._context, self.instance_uuid, _project_scope(self._context)
+            self._context,
+            self.instance_uuid,
+            project_scope.scope_of(self._context),
         )
         self.__dict__.pop("_obj_id", None)
         self.__dict__.pop("_obj_generation", None)
         self.__dict__.pop("_stored_document", None)
 
     def _check_project_scope(self) -> None:
-        scope = _project_scope(self._context)
-        if scope is not None and self.project_id != scope:
-            raise exception.Forbidden(
-                reason="a request spec can only be stored in the caller's "
-                "own project"
-            )
-
-
-def _project_scope(context: "RequestContext") -> str | None:
-    """The project a context may touch; None means every project (admin)."""
-    if context.is_admin:
-        return None
-    return context.project_id or ""
+        project_scope.check_may_store(self._context, self.project_id)
 
 
 def _checked_uuid(value: Any) -> str:

@@ -250,7 +250,11 @@ def _insert_row_of_older_release(url: str, grouped: bool) -> str:
                     "(instance_uuid, project_id, generation, spec) "
                     "VALUES (:u, :p, 1, :s)"
                 ),
-                {"u": spec.instance_uuid, "p": "p", "s": spec.to_document()},
+                {
+                    "u": spec.instance_uuid,
+                    "p": spec.project_id,
+                    "s": spec.to_document(),
+                },
             )
     finally:
         engine.dispose()

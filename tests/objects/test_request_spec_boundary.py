@@ -1,0 +1,222 @@
+"""Bad input at the storage boundary: InvalidRequestSpec saying what is
+wrong, and nothing written. On every backend (each refuses different
+things on its own; reqspec must refuse them all before they get there)."""
+
+from collections.abc import Callable
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from reqspec import conf
+from reqspec import context
+from reqspec import exception
+from reqspec import objects
+from reqspec.db import engines
+from tests.conftest import Env
+from tests.fixtures.spec_worker import new_spec
+
+CONF = conf.CONF
+UUID = "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+
+
+def _rows(url: str) -> list[tuple]:
+    with engines.database(url).engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT instance_uuid, project_id, generation, spec "
+                    "FROM request_specs"
+                )
+            )
+        ]
+
+
+def _insert(url: str, text: str, project_id: str | None = "project-a") -> None:
+    with engines.database(url).engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO request_specs "
+                "(instance_uuid, project_id, generation, spec) "
+                "VALUES (:u, :p, 1, :s)"
+            ),
+            {"u": UUID, "p": project_id, "s": text},
+        )
+
+
+def _refused(call: Callable[[], object], match: str) -> str:
+    with pytest.raises(exception.InvalidRequestSpec, match=match) as info:
+        call()
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "not-a-uuid",
+        "7f1e2d3c4b5a49688776a5b4c3d2e1f0",  # no dashes
+        "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f",  # one digit short
+        "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0' OR '1'='1",
+        "",
+        None,
+        42,
+    ],
+)
+def test_bad_uuids(db: Env, bad: object) -> None:
+    _refused(
+        lambda: objects.RequestSpec.get_by_instance_uuid(db.ctx, bad),  # type: ignore[arg-type]
+        "instance uuid",
+    )
+    _refused(
+        lambda: objects.RequestSpec.get_by_instance_uuids(db.ctx, [bad]),  # type: ignore[list-item]
+        "instance uuid",
+    )
+
+
+class TestNothingInvalidIsWritten:
+    @pytest.mark.parametrize(
+        ("unset", "where"),
+        [
+            ((), "spec.flavor: required field is missing"),
+            (("name",), "spec.flavor.name: required field is missing"),
+        ],
+    )
+    def test_incomplete_spec(
+        self, db: Env, unset: tuple[str, ...], where: str
+    ) -> None:
+        spec = objects.RequestSpec(db.ctx, instance_uuid=UUID)
+        if unset:
+            spec.flavor = new_spec(db.ctx, UUID).flavor
+            for name in unset:
+                delattr(spec.flavor, name)
+                spec.flavor._changed_fields.discard(name)
+        _refused(spec.create, where)
+        assert _rows(db.api_url) == []
+
+    @pytest.mark.parametrize(
+        ("project_id", "reason"),
+        [
+            ("p" * 256, "longer than 255"),
+            ("project\x00a", "NUL"),
+        ],
+    )
+    def test_project_id_the_column_cannot_hold(
+        self, db: Env, project_id: str, reason: str
+    ) -> None:
+        spec = new_spec(db.ctx, UUID, project_id=project_id)
+        _refused(spec.create, reason)
+        assert _rows(db.api_url) == []
+        spec = new_spec(db.ctx, UUID)
+        spec.create()
+        before = _rows(db.api_url)
+        spec.project_id = project_id
+        _refused(spec.save, reason)
+        assert _rows(db.api_url) == before
+
+    def test_a_project_id_of_255_characters_is_fine(self, db: Env) -> None:
+        new_spec(db.ctx, UUID, project_id="p" * 255).create()
+        assert _rows(db.api_url)[0][1] == "p" * 255
+
+    def test_strings_that_are_not_unicode(self, db: Env) -> None:
+        # A lone surrogate: no column takes it, and JSON would pair two of
+        # them into another character on the next save.
+        spec = new_spec(db.ctx, UUID)
+        spec.scheduler_hints["group"] = ["a\ud800\udcff\udc00"]
+        _refused(spec.create, "lone surrogates")
+        spec = new_spec(db.ctx, UUID)
+        spec.flavor.extra_specs["key-\udfff"] = "v"
+        _refused(spec.create, "valid Unicode")
+        assert _rows(db.api_url) == []
+        with pytest.raises(ValueError, match="lone surrogates"):
+            new_spec(db.ctx, UUID, project_id="project-\ud800")
+
+    def test_wrong_types_changed_in_place(self, db: Env) -> None:
+        spec = new_spec(db.ctx, UUID)
+        spec.create()
+        before = _rows(db.api_url)
+        spec.flavor.extra_specs["hw:cpu_policy"] = 1  # type: ignore[assignment]
+        _refused(spec.save, "spec.flavor.extra_specs")
+        assert _rows(db.api_url) == before
+
+    def test_over_the_size_limit(self, db: Env) -> None:
+        CONF.set_override("max_document_bytes", 4096, group="request_spec")
+        spec = new_spec(db.ctx, UUID)
+        spec.scheduler_hints = {"big": ["x" * 5000]}
+        _refused(spec.create, "over the limit of 4096")
+        assert _rows(db.api_url) == []
+
+
+class TestStoredDocumentsAreChecked:
+    """Rows edited behind reqspec's back are refused on read, with the
+    instance and the database named."""
+
+    @pytest.fixture
+    def good(self, db: Env) -> str:
+        return new_spec(db.ctx, UUID).to_document()
+
+    @pytest.mark.parametrize(
+        ("edit", "reason"),
+        [
+            (lambda t: t[: len(t) // 2], "not a valid JSON document"),
+            (lambda t: t.replace('"1.2"', '"1.9"'), "newer than"),
+            (lambda t: t.replace('"1.2"', '"0.3"'), "unknown document"),
+            (lambda t: t.replace('"1.2"', '"one"'), "MAJOR.MINOR"),
+            (lambda t: t.replace('"vcpus":1', '"vcpus":"1"'), "vcpus"),
+            (lambda t: t.replace(',"vcpus":1', ""), "vcpus: required"),
+            (lambda t: t.replace("}", ',"x":1}', 1), "x: not a stored"),
+        ],
+    )
+    def test_hand_edited(
+        self, db: Env, good: str, edit: Callable[[str], str], reason: str
+    ) -> None:
+        assert edit(good) != good
+        for ctx in (db.ctx, db.cell_context(1)):
+            url = ctx.cell.database_connection if ctx.cell else db.api_url
+            _insert(url, edit(good))
+            message = _refused(
+                lambda c=ctx: objects.RequestSpec.get_by_instance_uuid(
+                    c, UUID
+                ),
+                reason,
+            )
+            assert UUID in message
+            assert ctx.database in message
+            _refused(
+                lambda c=ctx: objects.RequestSpec.get_by_instance_uuids(
+                    c, [UUID]
+                ),
+                reason,
+            )
+
+    def test_document_and_row_disagree_on_the_project(
+        self, db: Env, good: str
+    ) -> None:
+        # The row says project-b (what isolation filters on); the document
+        # says project-a.
+        _insert(db.api_url, good, project_id="project-b")
+        message = _refused(
+            lambda: objects.RequestSpec.get_by_instance_uuid(db.ctx, UUID),
+            "project_id does not match",
+        )
+        assert "project-b" not in message
+
+    def test_over_the_size_limit_on_read(self, db: Env, good: str) -> None:
+        doc = json.loads(good)
+        doc["spec"]["scheduler_hints"] = {"big": ["x" * 5000]}
+        _insert(db.api_url, json.dumps(doc))
+        CONF.set_override("max_document_bytes", 4096, group="request_spec")
+        _refused(
+            lambda: objects.RequestSpec.get_by_instance_uuid(db.ctx, UUID),
+            "over the limit of 4096",
+        )
+
+    def test_non_admin_reads_are_checked_too(self, db: Env, good: str) -> None:
+        _insert(db.api_url, good.replace('"vcpus":1', '"vcpus":-1'))
+        user = context.RequestContext(
+            project_id="project-a", is_admin=False, overwrite=False
+        )
+        _refused(
+            lambda: objects.RequestSpec.get_by_instance_uuid(user, UUID),
+            "non-negative",
+        )
