@@ -234,27 +234,38 @@ _select_batch = (
     .order_by(_c.id)
     .limit(sa.bindparam("batch_size"))
 )
+_select_batch_in_project = _select_batch.where(
+    _c.project_id == sa.bindparam("project_id")
+)
 
 
 @transactions.reader
 def _batch_after(
-    ctx: "RequestContext", after_id: int, batch_size: int
+    ctx: "RequestContext",
+    after_id: int,
+    batch_size: int,
+    project_id: str | None,
 ) -> list[SpecRow]:
-    result = ctx.connection.execute(
-        _select_batch, {"after_id": after_id, "batch_size": batch_size}
-    )
-    return [_row(r) for r in result]
+    params: dict[str, Any] = {"after_id": after_id, "batch_size": batch_size}
+    if project_id is None:
+        stmt = _select_batch
+    else:
+        stmt = _select_batch_in_project
+        params["project_id"] = project_id
+    return [_row(r) for r in ctx.connection.execute(stmt, params)]
 
 
 def iter_batches(
-    ctx: "RequestContext", batch_size: int = 500
+    ctx: "RequestContext",
+    batch_size: int = 500,
+    project_id: str | None = None,
 ) -> Iterator[list[SpecRow]]:
-    """All rows in id order, ``batch_size`` at a time, one short read
-    transaction per batch (keyset pagination: memory stays flat and no
-    transaction is held open while the caller works)."""
+    """All rows (of ``project_id`` if given) in id order, ``batch_size`` at
+    a time, one short read transaction per batch (keyset pagination: memory
+    stays flat and no transaction is held open while the caller works)."""
     after_id = 0
     while True:
-        batch = _batch_after(ctx, after_id, batch_size)
+        batch = _batch_after(ctx, after_id, batch_size, project_id)
         if not batch:
             return
         yield batch

@@ -59,6 +59,21 @@ class ReqspecObject(ovo_base.VersionedObject):
         # A default filled in on read is not a change to save.
         self._changed_fields.discard(attrname)
 
+    def obj_reset_changes(
+        self, fields: Any = None, recursive: bool = False
+    ) -> None:
+        """As oslo.versionedobjects', with a cheaper recursive reset.
+
+        oslo's recursive reset first asks the object what changed, which
+        probes every field of every nested object: about a hundred
+        attribute checks for one spec, more than the spec takes to load.
+        Clearing every nested object's change set gives the same result.
+        """
+        if fields is not None or not recursive:
+            super().obj_reset_changes(fields, recursive)
+            return
+        _forget_changes(self)
+
     def _field_values(self) -> dict[str, Any]:
         # Read the storage attributes directly: going through the properties
         # would trigger obj_load_attr() for unset fields.
@@ -89,6 +104,35 @@ class ReqspecObject(ovo_base.VersionedObject):
             for name, value in sorted(self._field_values().items())
         )
         return f"{self.obj_name()}({shown})"
+
+
+def _forget_changes(obj: ovo_base.VersionedObject) -> None:
+    obj._changed_fields.clear()
+    values = obj.__dict__
+    for attr in _object_attributes(type(obj)):
+        value = values.get(attr)
+        if isinstance(value, list):
+            for item in value:
+                _forget_changes(item)
+        elif value is not None:
+            _forget_changes(value)
+
+
+_object_attrs: dict[type, tuple[str, ...]] = {}
+
+
+def _object_attributes(cls: type[ovo_base.VersionedObject]) -> tuple[str, ...]:
+    """Storage attributes of the fields of ``cls`` that hold objects."""
+    attrs = _object_attrs.get(cls)
+    if attrs is None:
+        attrs = _object_attrs[cls] = tuple(
+            "_obj_" + name
+            for name, field in cls.fields.items()
+            if isinstance(
+                field, (ovo_fields.ObjectField, ovo_fields.ListOfObjectsField)
+            )
+        )
+    return attrs
 
 
 def remove_fields(primitive: dict[str, Any], *names: str) -> None:

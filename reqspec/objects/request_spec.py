@@ -1,6 +1,7 @@
 """RequestSpec: what the user asked for when booting a server."""
 
 from collections.abc import Iterable
+from collections.abc import Iterator
 from typing import Any
 from typing import TYPE_CHECKING
 
@@ -323,16 +324,21 @@ class RequestSpec(base.ReqspecObject):
                 "project_id does not match the row's"
             )
         spec._context = context
-        spec._set_row(row.id, row.generation, row.spec)
+        # The decoder fills storage attributes directly, so a loaded spec
+        # has no changes to reset.
+        spec._set_row(row.id, row.generation, row.spec, reset=False)
         return spec
 
-    def _set_row(self, row_id: int, generation: int, stored: str) -> None:
+    def _set_row(
+        self, row_id: int, generation: int, stored: str, reset: bool = True
+    ) -> None:
         # Row identity is not a change to save: write the storage attributes
         # directly instead of going through the tracked setters.
         self.__dict__["_obj_id"] = row_id
         self.__dict__["_obj_generation"] = generation
         self._stored_document = stored
-        self.obj_reset_changes(recursive=True)
+        if reset:
+            self.obj_reset_changes(recursive=True)
 
     @classmethod
     def get_by_instance_uuid(
@@ -369,6 +375,23 @@ class RequestSpec(base.ReqspecObject):
             for uuid in uuids
             if uuid in by_uuid
         ]
+
+    @classmethod
+    def iter_all(
+        cls, context: "RequestContext", batch_size: int = 500
+    ) -> Iterator["RequestSpec"]:
+        """Every spec in the context's database (of the context's project
+        unless it is an admin), fully loaded, in storage order.
+
+        Rows are read ``batch_size`` at a time in short transactions, so
+        memory stays flat however many there are.
+        """
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        scope = project_scope.scope_of(context)
+        for rows in db.iter_batches(context, batch_size, scope):
+            for row in rows:
+                yield cls._from_db_row(context, row)
 
     def create(self) -> None:
         """Store a new spec in the context's database, at generation 1."""
