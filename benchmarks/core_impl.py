@@ -12,15 +12,16 @@ from collections.abc import Iterator
 import datetime
 import json
 from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
 
 from reqspec.db import api_models
 from reqspec.db import cell_models
 
-table = api_models.RequestSpec.__table__
-_cell_specs = cell_models.RequestSpec.__table__
-_mappings = api_models.InstanceMapping.__table__
+table = cast(sa.Table, api_models.RequestSpec.__table__)
+_cell_specs = cast(sa.Table, cell_models.RequestSpec.__table__)
+_mappings = cast(sa.Table, api_models.InstanceMapping.__table__)
 
 _insert = table.insert()
 _select_one = sa.select(table.c.id, table.c.generation, table.c.spec).where(
@@ -79,7 +80,7 @@ class CoreStore:
     def __init__(self, api_url: str, cell_url: str) -> None:
         self.api = engine(api_url)
         self.cell = engine(cell_url)
-        cells = api_models.CellMapping.__table__
+        cells = cast(sa.Table, api_models.CellMapping.__table__)
         with self.api.begin() as conn:
             self.cell_id = conn.execute(
                 cells.insert().returning(cells.c.id),

@@ -76,13 +76,13 @@ def databases(backend: str, admin_url: str) -> Iterator[tuple[str, str]]:
         with admin.connect() as conn:
             for name in names:
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        urls = tuple(
+        api_url, cell_url = (
             base.set(database=name).render_as_string(hide_password=False)
             for name in names
         )
-        _migrate(migration, urls)
+        _migrate(migration, (api_url, cell_url))
         engines.dispose_all()
-        yield urls[0], urls[1]
+        yield api_url, cell_url
     finally:
         with admin.connect() as conn:
             for name in names:
@@ -265,10 +265,12 @@ def work(args: argparse.Namespace) -> int:
         from benchmarks.core_impl import CoreStore as Store
     else:
         from benchmarks.reqspec_impl import ReqspecStore as Store  # type: ignore[assignment]
-    store = Store(args.api_url, args.cell_url)
+    store: Any = Store(args.api_url, args.cell_url)
     warm, n = 100, args.count
     total = warm + n
     specs = [workload.realistic_spec(i) for i in range(total + args.moves)]
+    items: list[Any]
+    new_flavors: list[Any]
     if args.worker == "core":
         items = [store.prepare(spec.to_document()) for spec in specs]
         new_flavors = [

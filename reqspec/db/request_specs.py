@@ -44,9 +44,17 @@ class SpecRow(NamedTuple):
     project_id: str | None
     generation: int
     spec: str
+    instance_group_uuid: str | None = None
 
 
-_COLUMNS = (_c.id, _c.instance_uuid, _c.project_id, _c.generation, _c.spec)
+_COLUMNS = (
+    _c.id,
+    _c.instance_uuid,
+    _c.project_id,
+    _c.generation,
+    _c.spec,
+    _c.instance_group_uuid,
+)
 
 _select_one = sa.select(*_COLUMNS).where(
     _c.instance_uuid == sa.bindparam("instance_uuid")
@@ -61,21 +69,31 @@ _select_many_in_project = _select_many.where(
     _c.project_id == sa.bindparam("project_id")
 )
 _insert = _table.insert()
-_update = (
+_update_document = (
     _table.update()
     .where(_c.instance_uuid == sa.bindparam("match_uuid"))
     .where(_c.generation == sa.bindparam("expected_generation"))
     .values(
         spec=sa.bindparam("new_spec"),
-        project_id=sa.bindparam("new_project_id"),
-        instance_group_uuid=sa.bindparam("new_group_uuid"),
         generation=_c.generation + 1,
         updated_at=sa.bindparam("now"),
     )
 )
-_update_in_project = _update.where(
-    _c.project_id == sa.bindparam("match_project_id")
+# Setting an indexed column, even to its old value, rewrites its index
+# entry: a quarter more time per save on SQLite. Only this one does.
+_update = _update_document.values(
+    project_id=sa.bindparam("new_project_id"),
+    instance_group_uuid=sa.bindparam("new_group_uuid"),
 )
+_UPDATES = {
+    (document_only, in_project): (
+        stmt.where(_c.project_id == sa.bindparam("match_project_id"))
+        if in_project
+        else stmt
+    )
+    for document_only, stmt in ((True, _update_document), (False, _update))
+    for in_project in (False, True)
+}
 _delete = _table.delete().where(
     _c.instance_uuid == sa.bindparam("instance_uuid")
 )
@@ -158,7 +176,14 @@ def create(
     except db_exc.DBDuplicateEntry as err:
         raise exception.RequestSpecExists(instance_uuid=instance_uuid) from err
     row_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-    return SpecRow(row_id, instance_uuid, project_id, generation, spec)
+    return SpecRow(
+        row_id,
+        instance_uuid,
+        project_id,
+        generation,
+        spec,
+        instance_group_uuid,
+    )
 
 
 @transactions.writer
@@ -170,26 +195,32 @@ def update(
     spec: str,
     match_project_id: str | None = None,
     instance_group_uuid: str | None = None,
+    stored_columns: tuple[str | None, str | None] | None = None,
 ) -> int:
     """Replace the document if the row is still at ``expected_generation``.
+
+    ``stored_columns`` is the row's (project_id, instance_group_uuid) as
+    last read or written, if known; when the new values are the same, the
+    columns are left alone.
 
     Returns the new generation. ``RequestSpecConflict`` if someone saved in
     between, ``RequestSpecNotFound`` if the row is gone (or belongs to
     another project); in both cases nothing is written.
     """
-    params = {
+    params: dict[str, Any] = {
         "match_uuid": instance_uuid,
         "expected_generation": expected_generation,
         "new_spec": spec,
-        "new_project_id": project_id,
-        "new_group_uuid": instance_group_uuid,
         "now": base.utcnow(),
     }
-    if match_project_id is None:
-        result = ctx.connection.execute(_update, params)
-    else:
+    document_only = stored_columns == (project_id, instance_group_uuid)
+    if not document_only:
+        params["new_project_id"] = project_id
+        params["new_group_uuid"] = instance_group_uuid
+    if match_project_id is not None:
         params["match_project_id"] = match_project_id
-        result = ctx.connection.execute(_update_in_project, params)
+    stmt = _UPDATES[document_only, match_project_id is not None]
+    result = ctx.connection.execute(stmt, params)
     if result.rowcount == 1:
         return expected_generation + 1
     if _generation(ctx, instance_uuid, match_project_id) is None:

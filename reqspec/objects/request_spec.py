@@ -326,17 +326,33 @@ class RequestSpec(base.ReqspecObject):
         spec._context = context
         # The decoder fills storage attributes directly, so a loaded spec
         # has no changes to reset.
-        spec._set_row(row.id, row.generation, row.spec, reset=False)
+        spec._set_row(
+            row.id,
+            row.generation,
+            row.spec,
+            reset=False,
+            columns=(row.project_id, row.instance_group_uuid),
+        )
         return spec
 
     def _set_row(
-        self, row_id: int, generation: int, stored: str, reset: bool = True
+        self,
+        row_id: int,
+        generation: int,
+        stored: str,
+        reset: bool = True,
+        columns: tuple[str | None, str | None] | None = None,
     ) -> None:
+        """Record the stored row this object now matches: its identity,
+        generation and document, and (if known) its (project_id,
+        instance_group_uuid) columns, which a save leaves alone when they
+        do not change."""
         # Row identity is not a change to save: write the storage attributes
         # directly instead of going through the tracked setters.
         self.__dict__["_obj_id"] = row_id
         self.__dict__["_obj_generation"] = generation
         self._stored_document = stored
+        self._stored_columns = columns
         if reset:
             self.obj_reset_changes(recursive=True)
 
@@ -409,7 +425,12 @@ class RequestSpec(base.ReqspecObject):
             text,
             instance_group_uuid=self.instance_group_uuid,
         )
-        self._set_row(row.id, row.generation, text)
+        self._set_row(
+            row.id,
+            row.generation,
+            text,
+            columns=(row.project_id, row.instance_group_uuid),
+        )
 
     def save(self) -> None:
         """Write the persistent fields back, if they changed.
@@ -435,16 +456,18 @@ class RequestSpec(base.ReqspecObject):
             raise exception.ObjectActionError(
                 action="save", reason="the spec has no stored generation"
             )
+        columns = (self.project_id, self.instance_group_uuid)
         generation = db.update(
             self._context,
             self.instance_uuid,
             self.generation,
-            self.project_id,
+            columns[0],
             text,
             match_project_id=project_scope.scope_of(self._context),
-            instance_group_uuid=self.instance_group_uuid,
+            instance_group_uuid=columns[1],
+            stored_columns=getattr(self, "_stored_columns", None),
         )
-        self._set_row(self.id, generation, text)
+        self._set_row(self.id, generation, text, columns=columns)
 
     def destroy(self) -> None:
         """Delete the spec from the context's database."""

@@ -79,3 +79,76 @@ def test_engines_are_reused_across_calls(db: Env) -> None:
     objects.CellMapping.get_all(db.ctx)
     objects.CellMapping.get_by_name(db.ctx, "cell1")
     assert engines.database(db.api_url).engine is engine
+
+
+def _kill_the_pooled_connection(db: Env) -> None:
+    """Have the server end the (idle) connection the pool holds."""
+    engine = engines.database(db.api_url).engine
+    with engine.connect() as conn:
+        dbapi_con = conn.connection.dbapi_connection
+        if db.backend == "postgresql":
+            kill = (
+                f"SELECT pg_terminate_backend({dbapi_con.get_backend_pid()})"
+            )
+        else:
+            kill = f"KILL CONNECTION {dbapi_con.thread_id()}"
+    admin = sa.create_engine(db.api_url, poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(kill)
+    admin.dispose()
+
+
+def _count_pings(db: Env, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    dialect = engines.database(db.api_url).engine.dialect
+    pings: list[object] = []
+    real = dialect.do_ping
+
+    def counting(dbapi_con: object) -> bool:
+        pings.append(dbapi_con)
+        return real(dbapi_con)
+
+    monkeypatch.setattr(dialect, "do_ping", counting)
+    return pings
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_busy_server_connections_are_not_pinged(
+    db: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reqspec import objects
+
+    objects.CellMapping.get_all(db.ctx)
+    pings = _count_pings(db, monkeypatch)
+    for _ in range(5):
+        objects.CellMapping.get_by_name(db.ctx, "cell1")
+    assert pings == []
+    monkeypatch.setattr(engines, "IDLE_PING_SECONDS", 0.0)
+    objects.CellMapping.get_by_name(db.ctx, "cell1")
+    assert len(pings) == 1
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_an_idle_connection_the_server_dropped_is_replaced(
+    db: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reqspec import objects
+
+    objects.CellMapping.get_all(db.ctx)
+    _kill_the_pooled_connection(db)
+    # As if the connection had sat idle past the threshold.
+    monkeypatch.setattr(engines, "IDLE_PING_SECONDS", 0.0)
+    assert objects.CellMapping.get_by_name(db.ctx, "cell1").name == "cell1"
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_a_busy_connection_the_server_dropped_fails_once(db: Env) -> None:
+    # Not pinged (used a moment ago): the call fails cleanly, nothing was
+    # written, and the pool is replaced for the next call.
+    from reqspec import exception
+    from reqspec import objects
+
+    objects.CellMapping.get_all(db.ctx)
+    _kill_the_pooled_connection(db)
+    with pytest.raises(exception.DatabaseUnavailable, match="nothing was"):
+        objects.CellMapping.get_by_name(db.ctx, "cell1")
+    assert objects.CellMapping.get_by_name(db.ctx, "cell1").name == "cell1"

@@ -6,6 +6,7 @@ import json
 from hypothesis import given
 from hypothesis import HealthCheck
 from hypothesis import settings
+from hypothesis import strategies as st
 import pytest
 
 from reqspec import conf
@@ -147,6 +148,52 @@ class TestDeterministic:
         assert text == json.dumps(
             json.loads(text), sort_keys=True, separators=(",", ":")
         )
+
+    @settings(max_examples=500)
+    @given(
+        st.recursive(
+            st.none()
+            | st.booleans()
+            | st.integers(-(2**63), 2**63 - 1)
+            # Every code point but lone surrogates, which fields refuse.
+            | st.text(st.characters(exclude_categories=["Cs"])),
+            lambda inner: (
+                st.lists(inner, max_size=4)
+                | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+            ),
+            max_leaves=12,
+        )
+    )
+    def test_text_is_the_standard_librarys(self, value: object) -> None:
+        # orjson writes the text; the format is json's: ASCII with \u
+        # escapes (astral characters as surrogate pairs), DEL escaped.
+        body = {"spec": value, "version": "1.2"}
+        expected = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        assert document._dumps(body) == expected
+
+    @settings(max_examples=300)
+    @given(st.floats(allow_nan=False, allow_infinity=False, min_value=0))
+    def test_floats_are_written_as_python_writes_them(
+        self, value: float
+    ) -> None:
+        spec = specs.realistic_spec()
+        spec.flavor.rxtx_factor = value
+        text = document.encode(spec)
+        assert f'"rxtx_factor":{value!r}' in text
+        assert text == document.encode_via_primitive(spec)
+
+    def test_integers_past_64_bits_are_refused_both_ways(self) -> None:
+        spec = specs.realistic_spec()
+        text = document.encode(spec)
+        spec.flavor.memory_mb = 2**64
+        with pytest.raises(exception.InvalidRequestSpec, match="64-bit"):
+            document.encode(spec)
+        with pytest.raises(exception.InvalidRequestSpec):
+            document.encode_via_primitive(spec)
+        huge = text.replace('"memory_mb":8192', f'"memory_mb":{2**64}')
+        assert huge != text
+        with pytest.raises(exception.InvalidRequestSpec, match="memory_mb"):
+            document.decode(huge)
 
     @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
     @given(strategies.request_specs())
