@@ -99,7 +99,7 @@ def render(summary: dict[str, Any]) -> str:
                 )
                 lines.append(
                     f"{op:<10}{impl:<9}{m['ops_per_second']:>9.0f}"
-                    f"{m['p50_us']:>9.0f}{m['p99_us']:>9.0f}{ratio:>8}"
+                    f"{m['p50_us']:>9.0f}{m['p99_us']:>9.0f}{ratio:>8}".rstrip()
                 )
         for impl, numbers in (("core", core), ("reqspec", lib)):
             b = numbers["bulk"]
