@@ -23,6 +23,7 @@ import orjson
 from oslo_versionedobjects import base as ovo_base
 
 from reqspec import exception
+from reqspec.objects import codec_compiler
 from reqspec.objects import fields
 
 
@@ -70,7 +71,13 @@ def stored_subset(
 
 
 class Codec:
-    """Encoder and decoder of one object class, built once per class."""
+    """Encoder and decoder of one object class, built once per class.
+
+    ``encode`` and ``decode`` run generated straight-line functions
+    (``reqspec.objects.codec_compiler``); whatever those do not take, the
+    interpreter below (``encode_checked``/``decode_checked``) decides,
+    with an error message naming the path of the bad value.
+    """
 
     def __init__(
         self, cls: type[ovo_base.VersionedObject], names: tuple[str, ...]
@@ -83,6 +90,9 @@ class Codec:
         # nullable); only the fields this codec writes.
         self._plan: dict[str, tuple[str, Any, Any, bool, bool]] | None = None
         self._decoders: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+        self._checks: dict[str, Callable[[Any], Any]] = {}
+        self._fast_decode: Callable[[Any], Any] | None = None
+        self._fast_encode: Callable[[Any], dict[str, Any]] | None = None
 
     def _build(self) -> dict[str, tuple[str, Any, Any, bool, bool]]:
         # Built on first use: child classes must all be registered first.
@@ -102,12 +112,52 @@ class Codec:
             else:
                 child = None
                 many = False
-                check = fields.value_check(field)
+                check = self._checks[name] = fields.value_check(field)
                 dump = _dumper(field, check)
             plan[attr] = (name, dump, child, many, field.nullable)
             self._decoders[name] = (attr, self._decoder(field, check, child))
         self._plan = plan
         return plan
+
+    # -- the pieces of the plan, for the compiler ----------------------------
+
+    def _entry(self, name: str) -> tuple[str, Any, Any, bool, bool]:
+        plan = self._plan or self._build()
+        return plan["_obj_" + name]
+
+    def child(self, name: str) -> "Codec | None":
+        """The codec of an object field's class; None for other fields."""
+        child: Codec | None = self._entry(name)[2]
+        return child
+
+    def check(self, name: str) -> Callable[[Any], Any]:
+        """The strict check of a scalar or container field."""
+        self._entry(name)
+        return self._checks[name]
+
+    def dump(self, name: str) -> Callable[[Any], Any]:
+        """What writes a scalar or container field's value into JSON."""
+        dump: Callable[[Any], Any] = self._entry(name)[1]
+        return dump
+
+    def null_value(self, name: str) -> Callable[[], Any]:
+        """What a null object field decodes to (or refusal)."""
+        return _none_handler(self.cls.fields[name])
+
+    def fast_decoder(self) -> Callable[[Any], Any]:
+        if self._fast_decode is None:
+            # Late-bound while compiling, should a class ever nest itself.
+            self._fast_decode = lambda data: self.fast_decoder()(data)
+            self._fast_decode = codec_compiler.compile_decoder(self)
+        return self._fast_decode
+
+    def fast_encoder(self) -> Callable[[Any], dict[str, Any]]:
+        if self._fast_encode is None:
+            self._fast_encode = lambda obj: self.fast_encoder()(obj)
+            self._fast_encode = codec_compiler.compile_encoder(self)
+        return self._fast_encode
+
+    # -- the interpreter -------------------------------------------------
 
     def _decoder(
         self, field: Any, check: Any, child: "Codec | None"
@@ -140,6 +190,22 @@ class Codec:
         return load_object
 
     def encode(self, obj: ovo_base.VersionedObject) -> dict[str, Any]:
+        """The plain JSON object of ``obj``'s stored fields; ``Invalid``
+        naming the bad value's path if one cannot be stored."""
+        try:
+            return (self._fast_encode or self.fast_encoder())(obj)
+        except _NOT_TAKEN:
+            return self.encode_checked(obj)
+
+    def decode(self, data: Any) -> ovo_base.VersionedObject:
+        """A new object from its plain JSON object, with no changes
+        recorded; ``Invalid`` naming the bad value's path."""
+        try:
+            return (self._fast_decode or self.fast_decoder())(data)
+        except _NOT_TAKEN:
+            return self.decode_checked(data)
+
+    def encode_checked(self, obj: ovo_base.VersionedObject) -> dict[str, Any]:
         if type(obj) is not self.cls:
             raise Invalid(f"expected a {self.cls.obj_name()}, got {kind(obj)}")
         plan = self._plan or self._build()
@@ -176,7 +242,7 @@ class Codec:
                 raise Invalid("required field is missing").at(name)
         return out
 
-    def decode(self, data: Any) -> ovo_base.VersionedObject:
+    def decode_checked(self, data: Any) -> ovo_base.VersionedObject:
         if type(data) is not dict:
             raise Invalid(
                 f"expected a {self.cls.obj_name()} object, got {kind(data)}"
@@ -204,6 +270,11 @@ class Codec:
                 if "_obj_" + name not in values:
                     raise Invalid("required field is missing").at(name)
         return obj
+
+
+#: What the generated functions raise for input they leave to the
+#: interpreter: their own refusal, or a field check's error.
+_NOT_TAKEN = (codec_compiler.Refused, Invalid, ValueError, TypeError)
 
 
 def _none_handler(field: Any) -> Callable[[], Any]:

@@ -32,6 +32,7 @@ same bytes and objects (``tests/objects/test_document_equivalence.py``):
 """
 
 from collections.abc import Callable
+import functools
 import re
 from typing import Any
 from typing import TYPE_CHECKING
@@ -53,10 +54,18 @@ if TYPE_CHECKING:
 CONF = conf.CONF
 
 
-def _spec_codec() -> codec.Codec:
+@functools.cache
+def _spec_class() -> type["RequestSpec"]:
+    # Imported late: request_spec imports this module. Cached because an
+    # import statement costs as much as decoding a few fields.
     from reqspec.objects.request_spec import RequestSpec
 
-    return codec.codec_for(RequestSpec, RequestSpec.PERSISTENT_FIELDS)
+    return RequestSpec
+
+
+def _spec_codec() -> codec.Codec:
+    spec_class = _spec_class()
+    return codec.codec_for(spec_class, spec_class.PERSISTENT_FIELDS)
 
 
 #: For callers that name it here (the generic path and the tests).
@@ -87,9 +96,7 @@ UPGRADES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 def current_version() -> str:
-    from reqspec.objects.request_spec import RequestSpec
-
-    return RequestSpec.VERSION
+    return _spec_class().VERSION
 
 
 def _parse_version(version: Any) -> tuple[int, int]:
