@@ -7,8 +7,9 @@ spec costs once the JSON is parsed. This module turns the same plan into
 the source of one function per class, as ``dataclasses`` and
 ``namedtuple`` do, where each field is a handful of inline lines:
 
-* the commonest checks (strings, integers, booleans) become a type test
-  in place, and only a value that fails it goes to the field's own check;
+* a field whose type declares an ``inline_test`` (strings, integers,
+  booleans, enums) is tested in place, and only a value that fails the
+  test goes to the field's own check;
 * nested objects call the generated function of their class directly;
 * nothing builds error messages: any value the fast path does not accept
   raises, and ``Codec`` then runs its interpreter on the same input, which
@@ -37,25 +38,12 @@ class Refused(Exception):
     """The fast path does not take this input; the interpreter decides."""
 
 
-#: Inline tests, on ``v``, that are true only for values the check
-#: returns unchanged. Keyed by the strict type's check function.
-_INLINE: dict[Callable[[Any], Any], str] = {
-    fields._check_str: "type(v) is str and v.isascii()",
-    fields._check_int: "type(v) is int",
-    fields._check_non_negative_int: "type(v) is int and v >= 0",
-    fields._check_bool: "type(v) is bool",
-}
-
 _MISSING = object()
 
 
-def _inline_test(field: Any, i: int, env: dict[str, Any]) -> str | None:
-    """The inline test of field number ``i``, if its type has one."""
-    field_type = field._type
-    test = _INLINE.get(getattr(field_type, "check", None))  # type: ignore[arg-type]
-    if isinstance(field_type, fields.Enum):
-        env[f"valid{i}"] = frozenset(field_type.valid_values)
-        test = f"type(v) is str and v in valid{i}"
+def _inline_test(field: Any) -> str | None:
+    """The in-place test of a field's values, if its type has one."""
+    test: str | None = getattr(field._type, "inline_test", None)
     if test is None:
         return None
     # A null on a nullable field is kept as it is; elsewhere it takes the
@@ -96,7 +84,7 @@ def compile_decoder(codec: "Codec") -> Callable[[Any], Any]:
         lines.append("    if v is not M:")
         if child is None:
             env[f"check{i}"] = codec.check(name)
-            test = _inline_test(field, i, env)
+            test = _inline_test(field)
             if test is None:
                 lines.append(f"        v = check{i}(v)")
             else:
@@ -150,7 +138,7 @@ def compile_encoder(codec: "Codec") -> Callable[[Any], dict[str, Any]]:
         lines.append("    if v is not M:")
         if child is None:
             env[f"dump{i}"] = codec.dump(name)
-            test = _inline_test(field, i, env)
+            test = _inline_test(field)
             if test is None:
                 lines.append(f"        v = dump{i}(v)")
             else:

@@ -69,6 +69,11 @@ class StrictType(ovo_fields.FieldType[T], Generic[T]):
     #: Converts a valid JSON value into the Python value (identity for most).
     check: Check
 
+    #: A Python expression over ``v`` that is true only for values
+    #: ``check`` returns unchanged: the generated codecs test it in place
+    #: and call ``check`` only when it is false.
+    inline_test: str | None = None
+
     def coerce(self, obj: Any, attr: str, value: Any) -> T:
         return self.check(value)
 
@@ -151,14 +156,17 @@ def _check_ip(value: Any) -> str:
 
 class String(StrictType[str]):
     check = staticmethod(_check_str)
+    inline_test = "type(v) is str and v.isascii()"
 
 
 class Integer(StrictType[int]):
     check = staticmethod(_check_int)
+    inline_test = "type(v) is int"
 
 
 class NonNegativeInteger(StrictType[int]):
     check = staticmethod(_check_non_negative_int)
+    inline_test = "type(v) is int and v >= 0"
 
 
 class Float(StrictType[float]):
@@ -171,6 +179,7 @@ class NonNegativeFloat(StrictType[float]):
 
 class Boolean(StrictType[bool]):
     check = staticmethod(_check_bool)
+    inline_test = "type(v) is bool"
 
 
 class UUID(StrictType[str]):
@@ -194,6 +203,10 @@ class Enum(StrictType[str]):
             return _fail(what, value)
 
         self.check = check
+        # A set display of constants compiles to a frozenset constant.
+        self.inline_test = "type(v) is str and v in {{{}}}".format(
+            ", ".join(map(repr, sorted(valid)))
+        )
 
     def __repr__(self) -> str:
         # Part of the object fingerprint: a changed value set is a change.

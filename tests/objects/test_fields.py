@@ -2,6 +2,9 @@
 
 import math
 
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 import pytest
 
 from reqspec.objects import fields
@@ -111,3 +114,46 @@ def test_field_repr_shows_the_whole_type_for_fingerprints() -> None:
     assert repr(fields.EnumField(("a", "b"))) != repr(
         fields.EnumField(("a", "c"))
     )
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text()
+    | st.sampled_from(["x86_64", "aarch64", "anti-affinity", "\ud800"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=5,
+)
+
+INLINED = [
+    fields.String(),
+    fields.Integer(),
+    fields.NonNegativeInteger(),
+    fields.Boolean(),
+    fields.Enum(("x86_64", "aarch64")),
+]
+
+
+@pytest.mark.parametrize("field_type", INLINED, ids=repr)
+@settings(max_examples=300)
+@given(value=JSON_VALUES)
+def test_inline_tests_pass_only_what_the_check_keeps(
+    field_type: fields.StrictType, value: object
+) -> None:
+    # The generated codecs skip the check when the inline test holds.
+    if eval(field_type.inline_test, {}, {"v": value}):
+        assert field_type.check(value) is value
+
+
+@pytest.mark.parametrize("field_type", INLINED, ids=repr)
+def test_inline_tests_pass_typical_values(
+    field_type: fields.StrictType,
+) -> None:
+    typical = {"String": "x", "Enum": "x86_64", "Boolean": False}
+    value = typical.get(type(field_type).__name__, 7)
+    assert eval(field_type.inline_test, {}, {"v": value})
