@@ -2,7 +2,7 @@
 
 A document is compact JSON with sorted keys (same spec, same bytes)::
 
-    {"spec":{...persistent fields...},"version":"1.2"}
+    {"spec":{...persistent fields...},"version":"1.3"}
 
 ``version`` is the RequestSpec version that wrote it. ``spec`` holds the
 ``RequestSpec.PERSISTENT_FIELDS`` that are set; nested objects are plain
@@ -88,10 +88,17 @@ def _upgrade_1_1(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def _upgrade_1_2(spec: dict[str, Any]) -> dict[str, Any]:
+    # 1.3 let a NUMA cell ask for a page size policy; a 1.2 cell has none,
+    # which is what a missing nullable field means.
+    return spec
+
+
 #: Upgrade steps from each older version to the next one.
 UPGRADES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "1.0": _upgrade_1_0,
     "1.1": _upgrade_1_1,
+    "1.2": _upgrade_1_2,
 }
 
 

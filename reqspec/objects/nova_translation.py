@@ -56,6 +56,10 @@ NEWEST_NOVA_VERSION = "1.15"
 #: The oldest one Nova ever stored (request_specs appeared with 1.5).
 OLDEST_NOVA_VERSION = "1.5"
 
+#: Nova's symbolic page sizes (nova.virt.hardware.MEMPAGES_*), which it
+#: keeps in InstanceNUMACell.pagesize where a size in KiB would be.
+_NOVA_PAGESIZE_POLICIES = {-1: "small", -2: "large", -3: "any"}
+
 _PER_MOVE = (
     "ignore_hosts",
     "requested_destination",
@@ -237,13 +241,15 @@ def _numa(value: Any, notes: list[str]) -> InstanceNUMATopology | None:
         _v, cell_data = _unwrap(raw, "InstanceNUMACell", cell_where)
         cell = InstanceNUMACell()
         pagesize = cell_data.get("pagesize")
-        if pagesize is not None and pagesize < 0:
-            # Nova's symbolic sizes: -1 small, -2 large, -3 any.
-            raise _fail(
-                f"{cell_where}.pagesize",
-                f"Nova's symbolic page size {pagesize} (small/large/any) "
-                "has no reqspec equivalent; reqspec holds sizes in KiB",
-            )
+        if type(pagesize) is int and pagesize < 0:
+            if pagesize not in _NOVA_PAGESIZE_POLICIES:
+                raise _fail(
+                    f"{cell_where}.pagesize",
+                    f"unknown Nova symbolic page size {pagesize}",
+                )
+            # A policy, not a size: reqspec keeps it in a field of its own.
+            cell_data = dict(cell_data, pagesize=None)
+            cell.pagesize_policy = _NOVA_PAGESIZE_POLICIES[pagesize]
         _copy(
             cell,
             cell_data,

@@ -1,12 +1,24 @@
 """The guest NUMA topology computed from the flavor and image."""
 
+from typing import Any
+
+from oslo_utils import versionutils
+
 from reqspec.objects import base
 from reqspec.objects import fields
+
+#: What a guest may ask for instead of a size (``hw:mem_page_size``).
+PAGESIZE_POLICIES = ("any", "large", "small")
 
 
 @base.ReqspecObjectRegistry.register
 class InstanceNUMACell(base.ReqspecObject):
     """One guest NUMA node: its CPUs, memory and pinning policy.
+
+    Its memory pages are asked for either as a size (``pagesize``, KiB) or
+    as a policy (``pagesize_policy``: small, large or any), as
+    ``hw:mem_page_size`` allows; Nova keeps the policies in ``pagesize``
+    as negative numbers.
 
     Left out from Nova's: ``cpu_pinning_raw``, ``cpuset_reserved`` and
     ``cpu_topology`` (the host's answer to the request, recorded on the
@@ -14,7 +26,8 @@ class InstanceNUMACell(base.ReqspecObject):
     """
 
     # Version 1.0: Initial version
-    VERSION = "1.0"
+    # Version 1.1: Added pagesize_policy
+    VERSION = "1.1"
 
     fields = {
         "id": fields.NonNegativeIntegerField(),
@@ -22,6 +35,7 @@ class InstanceNUMACell(base.ReqspecObject):
         "pcpuset": fields.SetOfIntegersField(default=set()),
         "memory": fields.NonNegativeIntegerField(),
         "pagesize": fields.NonNegativeIntegerField(nullable=True),
+        "pagesize_policy": fields.EnumField(PAGESIZE_POLICIES, nullable=True),
         "cpu_policy": fields.EnumField(
             ("dedicated", "mixed", "shared"), nullable=True
         ),
@@ -29,6 +43,14 @@ class InstanceNUMACell(base.ReqspecObject):
             ("isolate", "prefer", "require"), nullable=True
         ),
     }
+
+    def obj_make_compatible(
+        self, primitive: dict[str, Any], target_version: str
+    ) -> None:
+        super().obj_make_compatible(primitive, target_version)
+        target = versionutils.convert_version_to_tuple(target_version)
+        if target < (1, 1):
+            base.remove_fields(primitive, "pagesize_policy")
 
     @property
     def total_cpus(self) -> int:
@@ -40,9 +62,10 @@ class InstanceNUMATopology(base.ReqspecObject):
     """The guest's NUMA cells."""
 
     # Version 1.0: Initial version
-    VERSION = "1.0"
+    # Version 1.1: InstanceNUMACell 1.1
+    VERSION = "1.1"
 
-    obj_relationships = {"cells": [("1.0", "1.0")]}
+    obj_relationships = {"cells": [("1.0", "1.0"), ("1.1", "1.1")]}
 
     fields = {
         "instance_uuid": fields.UUIDField(nullable=True),

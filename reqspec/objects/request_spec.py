@@ -51,7 +51,8 @@ class RequestSpec(base.ReqspecObject):
     # Version 1.1: Added security_groups and is_bfv
     # Version 1.2: Added requested_resources, request_level_params,
     #              requested_networks and network_metadata; Destination 1.1
-    VERSION = "1.2"
+    # Version 1.3: InstanceNUMATopology 1.1 (InstanceNUMACell.pagesize_policy)
+    VERSION = "1.3"
 
     fields = {
         "id": fields.IntegerField(nullable=True),
@@ -134,7 +135,7 @@ class RequestSpec(base.ReqspecObject):
     obj_relationships = {
         "flavor": [("1.0", "1.0")],
         "image": [("1.0", "1.0")],
-        "numa_topology": [("1.0", "1.0")],
+        "numa_topology": [("1.0", "1.0"), ("1.3", "1.1")],
         "pci_requests": [("1.0", "1.0")],
         "limits": [("1.0", "1.0")],
         "instance_group": [("1.0", "1.0")],

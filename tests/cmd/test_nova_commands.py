@@ -16,7 +16,6 @@ from tests.fixtures import nova_api
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 REFUSED = {
-    "numa-large-pages",
     "unsupported-architecture",
     "broken-truncated-json",
     "broken-not-a-request-spec",

@@ -147,6 +147,10 @@ class TestNothingInvalidIsWritten:
         assert _rows(db.api_url) == []
 
 
+#: The version string as the current code writes it.
+CURRENT = f'"{objects.RequestSpec.VERSION}"'
+
+
 class TestStoredDocumentsAreChecked:
     """Rows edited behind reqspec's back are refused on read, with the
     instance and the database named."""
@@ -159,9 +163,9 @@ class TestStoredDocumentsAreChecked:
         ("edit", "reason"),
         [
             (lambda t: t[: len(t) // 2], "not a valid JSON document"),
-            (lambda t: t.replace('"1.2"', '"1.9"'), "newer than"),
-            (lambda t: t.replace('"1.2"', '"0.3"'), "unknown document"),
-            (lambda t: t.replace('"1.2"', '"one"'), "MAJOR.MINOR"),
+            (lambda t: t.replace(CURRENT, '"1.99"'), "newer than"),
+            (lambda t: t.replace(CURRENT, '"0.3"'), "unknown document"),
+            (lambda t: t.replace(CURRENT, '"one"'), "MAJOR.MINOR"),
             (lambda t: t.replace('"vcpus":1', '"vcpus":"1"'), "vcpus"),
             (lambda t: t.replace(',"vcpus":1', ""), "vcpus: required"),
             (lambda t: t.replace("}", ',"x":1}', 1), "x: not a stored"),

@@ -29,8 +29,8 @@ EXPECTED_HASHES = {
     "Instance": "1.0-783ed8fea182e8c401babffc40618fd9",
     "InstanceGroup": "1.0-dd6e337eb51ace14161e49c0baf48ce4",
     "InstanceMapping": "1.0-2880623ce798ee4691dcb027d8c17db3",
-    "InstanceNUMACell": "1.0-4ed3acb36741b5231971ce498f8641af",
-    "InstanceNUMATopology": "1.0-d8d75a3693f9ddcab546e2371909a653",
+    "InstanceNUMACell": "1.1-1368657789476cb90d001d3812378a33",
+    "InstanceNUMATopology": "1.1-d8d75a3693f9ddcab546e2371909a653",
     "InstancePCIRequest": "1.0-2428faf80f7b6631fbe6d4fffca3d64b",
     "InstancePCIRequests": "1.0-49d99f84ae15924b23495e0ceef8bc91",
     "NUMATopologyLimits": "1.0-21b9e121c03234a48b6e62d520410d44",
@@ -38,7 +38,7 @@ EXPECTED_HASHES = {
     "NetworkRequest": "1.0-d8ae7566ff10433aaeeb973f29fac259",
     "RequestGroup": "1.0-46b2490449387d492144130db4b1d3fc",
     "RequestLevelParams": "1.0-23b8c8208d589987fcd94c5d3e890793",
-    "RequestSpec": "1.2-17ad35eeb64c7f4becbfcc7a40d91b1d",
+    "RequestSpec": "1.3-17ad35eeb64c7f4becbfcc7a40d91b1d",
     "SchedulerLimits": "1.0-6d211866237f6f62833428ade0318107",
     "SchedulerRetries": "1.0-065b698c9a1b10c47f6ead9e332fddac",
     "SecurityGroup": "1.0-d265d60a1b5800201bace6f28a2d61ef",
@@ -51,14 +51,14 @@ EXPECTED_TREE = {
     "ImageMeta": {"ImageMetaProps": "1.0"},
     "Instance": {"Flavor": "1.0"},
     "InstanceMapping": {"CellMapping": "1.0"},
-    "InstanceNUMATopology": {"InstanceNUMACell": "1.0"},
+    "InstanceNUMATopology": {"InstanceNUMACell": "1.1"},
     "InstancePCIRequests": {"InstancePCIRequest": "1.0"},
     "RequestSpec": {
         "Destination": "1.1",
         "Flavor": "1.0",
         "ImageMeta": "1.0",
         "InstanceGroup": "1.0",
-        "InstanceNUMATopology": "1.0",
+        "InstanceNUMATopology": "1.1",
         "InstancePCIRequests": "1.0",
         "NetworkMetadata": "1.0",
         "NetworkRequest": "1.0",
@@ -168,7 +168,30 @@ def _spec_with_every_version_field() -> objects.RequestSpec:
     spec.request_level_params = objects.RequestLevelParams()
     spec.requested_networks = [objects.NetworkRequest(network_id="net")]
     spec.network_metadata = objects.NetworkMetadata(tunneled=True)
+    spec.numa_topology = objects.InstanceNUMATopology(
+        cells=[
+            objects.InstanceNUMACell(
+                id=0, cpuset={0, 1}, memory=2048, pagesize_policy="large"
+            )
+        ]
+    )
     return spec
+
+
+def _numa_cell(data: dict[str, object]) -> dict[str, object]:
+    topology = data["numa_topology"]
+    cell = _data(topology)["cells"][0]  # type: ignore[arg-type,index]
+    return cell  # type: ignore[no-any-return]
+
+
+def test_backport_to_1_2_drops_the_page_size_policy() -> None:
+    data = _data(_spec_with_every_version_field().obj_to_primitive("1.2"))
+    cell = _numa_cell(data)
+    assert cell["reqspec_object.version"] == "1.0"
+    assert "pagesize_policy" not in _data(cell)
+    assert _data(cell)["memory"] == 2048
+    # The 1.2 fields stay.
+    assert "requested_resources" in data
 
 
 def test_backport_to_1_1_drops_the_1_2_fields() -> None:
@@ -205,11 +228,15 @@ def test_backported_primitive_loads_in_current_code() -> None:
 def test_documents_written_at_each_older_version_still_load() -> None:
     original = specs.realistic_spec()
     original.is_bfv = True
-    for version in ("1.0", "1.1"):
+    original.numa_topology = objects.InstanceNUMATopology(
+        cells=[objects.InstanceNUMACell(id=0, memory=1024, pagesize=2048)]
+    )
+    for version in ("1.0", "1.1", "1.2"):
         text = document.encode_via_primitive(original, target_version=version)
         assert json.loads(text)["version"] == version
         loaded = document.decode(text)
         assert loaded.flavor == original.flavor
+        assert loaded.numa_topology == original.numa_topology
         assert loaded.availability_zone == original.availability_zone
         if version == "1.0":
             # 1.0 could not record these; they read as their defaults.
@@ -239,6 +266,25 @@ FROZEN_1_0 = (
 )
 
 
+FROZEN_1_2 = (
+    '{"spec":{"flavor":{"ephemeral_gb":0,"extra_specs":'
+    '{"hw:mem_page_size":"2048"},"flavorid":"7","memory_mb":2048,'
+    '"name":"n1.small","root_gb":20,"swap":0,"vcpus":2},'
+    '"instance_uuid":"00000000-0000-0000-0000-000000000003",'
+    '"is_bfv":false,"num_instances":1,"numa_topology":{"cells":[{"cpuset":'
+    '[0,1],"id":0,"memory":2048,"pagesize":2048,"pcpuset":[]}]},'
+    '"project_id":"p1","security_groups":[]},"version":"1.2"}'
+)
+
+
+def test_a_frozen_1_2_document_loads() -> None:
+    spec = document.decode(FROZEN_1_2)
+    (cell,) = spec.numa_topology.cells
+    assert cell.pagesize == 2048
+    assert cell.pagesize_policy is None
+    assert cell.cpuset == {0, 1}
+
+
 def test_a_frozen_1_0_document_loads() -> None:
     spec = document.decode(FROZEN_1_0)
     assert spec.instance_uuid == "00000000-0000-0000-0000-000000000001"
@@ -256,6 +302,8 @@ def test_upgrade_steps_cover_every_older_version() -> None:
 
 
 def test_a_newer_document_is_refused() -> None:
-    text = FROZEN_1_0.replace('"version":"1.0"', '"version":"1.3"')
+    major, minor = (int(p) for p in objects.RequestSpec.VERSION.split("."))
+    newer = f'"version":"{major}.{minor + 1}"'
+    text = FROZEN_1_0.replace('"version":"1.0"', newer)
     with pytest.raises(exception.InvalidRequestSpec, match="newer"):
         document.decode(text)
