@@ -90,7 +90,6 @@ class Codec:
         # nullable); only the fields this codec writes.
         self._plan: dict[str, tuple[str, Any, Any, bool, bool]] | None = None
         self._decoders: dict[str, tuple[str, Callable[[Any], Any]]] = {}
-        self._checks: dict[str, Callable[[Any], Any]] = {}
         self._fast_decode: Callable[[Any], Any] | None = None
         self._fast_encode: Callable[[Any], dict[str, Any]] | None = None
 
@@ -112,7 +111,7 @@ class Codec:
             else:
                 child = None
                 many = False
-                check = self._checks[name] = fields.value_check(field)
+                check = fields.value_check(field)
                 dump = _dumper(field, check)
             plan[attr] = (name, dump, child, many, field.nullable)
             self._decoders[name] = (attr, self._decoder(field, check, child))
@@ -133,7 +132,8 @@ class Codec:
     def check(self, name: str) -> Callable[[Any], Any]:
         """The strict check of a scalar or container field."""
         self._entry(name)
-        return self._checks[name]
+        # A scalar or container field's loader is its check.
+        return self._decoders[name][1]
 
     def dump(self, name: str) -> Callable[[Any], Any]:
         """What writes a scalar or container field's value into JSON."""
