@@ -51,6 +51,20 @@ def _inline_test(field: Any) -> str | None:
     return f"v is None or {test}" if field.nullable else test
 
 
+def _through(function: str, field: Any) -> list[str]:
+    """Lines passing ``v`` through ``function``, unless the field's inline
+    test shows it would come back unchanged."""
+    test = _inline_test(field)
+    if test is None:
+        return [f"        v = {function}(v)"]
+    return [f"        if not ({test}):", f"            v = {function}(v)"]
+
+
+def _refused_unless_present(required: bool) -> list[str]:
+    # The else branch of "if v is not M:".
+    return ["    else:", "        raise Refused"] if required else []
+
+
 def _constructs_plainly(cls: type[ovo_base.VersionedObject]) -> bool:
     # Skipping __init__ is only right while it is oslo's, which sets
     # exactly the two attributes the generated code sets.
@@ -76,7 +90,7 @@ def compile_decoder(codec: "Codec") -> Callable[[Any], Any]:
         ]
     else:
         construct = ["    obj = cls()", "    values = obj.__dict__"]
-    lines = []
+    lines: list[str] = []
     for i, name in enumerate(codec.names):
         field = cls.fields[name]
         child = codec.child(name)
@@ -84,12 +98,7 @@ def compile_decoder(codec: "Codec") -> Callable[[Any], Any]:
         lines.append("    if v is not M:")
         if child is None:
             env[f"check{i}"] = codec.check(name)
-            test = _inline_test(field)
-            if test is None:
-                lines.append(f"        v = check{i}(v)")
-            else:
-                lines.append(f"        if not ({test}):")
-                lines.append(f"            v = check{i}(v)")
+            lines += _through(f"check{i}", field)
         else:
             env[f"child{i}"] = child.fast_decoder()
             env[f"null{i}"] = codec.null_value(name)
@@ -105,9 +114,7 @@ def compile_decoder(codec: "Codec") -> Callable[[Any], Any]:
                 lines.append(f"            v = child{i}(v)")
         lines.append(f"        values['_obj_{name}'] = v")
         lines.append("        found += 1")
-        if name in codec.required:
-            lines.append("    else:")
-            lines.append("        raise Refused")
+        lines += _refused_unless_present(name in codec.required)
     source = "\n".join(
         [
             "def decode(data):",
@@ -130,7 +137,7 @@ def compile_encoder(codec: "Codec") -> Callable[[Any], dict[str, Any]]:
     of its stored fields (floats as orjson fragments), or ``Refused``."""
     cls = codec.cls
     env: dict[str, Any] = {"Refused": Refused, "M": _MISSING, "cls": cls}
-    lines = []
+    lines: list[str] = []
     for i, name in enumerate(codec.names):
         field = cls.fields[name]
         child = codec.child(name)
@@ -138,12 +145,7 @@ def compile_encoder(codec: "Codec") -> Callable[[Any], dict[str, Any]]:
         lines.append("    if v is not M:")
         if child is None:
             env[f"dump{i}"] = codec.dump(name)
-            test = _inline_test(field)
-            if test is None:
-                lines.append(f"        v = dump{i}(v)")
-            else:
-                lines.append(f"        if not ({test}):")
-                lines.append(f"            v = dump{i}(v)")
+            lines += _through(f"dump{i}", field)
         else:
             env[f"child{i}"] = child.fast_encoder()
             lines.append("        if v is not None:")
@@ -155,9 +157,7 @@ def compile_encoder(codec: "Codec") -> Callable[[Any], dict[str, Any]]:
                 lines.append("        else:")
                 lines.append("            raise Refused")
         lines.append(f"        out[{name!r}] = v")
-        if name in codec.required:
-            lines.append("    else:")
-            lines.append("        raise Refused")
+        lines += _refused_unless_present(name in codec.required)
     source = "\n".join(
         [
             "def encode(obj):",
