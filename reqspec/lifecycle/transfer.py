@@ -215,11 +215,10 @@ def _write(ctx: context.RequestContext, mapping: InstanceMapping) -> None:
                 reason=f"its spec is missing from {sctx.database}, where "
                 "the move started",
             ) from None
-        # Encode before anything reads the spec: reading an unset field
-        # fills in its default, which would change the encoding, and a
-        # re-run compares encodings to recognise its own earlier copy.
+        # The target gets the source's document as it is: a re-run compares
+        # documents to recognise its own earlier copy.
         text = spec.to_document()
-        _claim(mapping, sctx, tctx, spec.obj_clone())
+        _claim(mapping, sctx, tctx, spec)
         _after(uuid, "instance_claimed")
         _copy(uuid, tctx, text)
         _after(uuid, "spec_copied")

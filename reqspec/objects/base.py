@@ -19,6 +19,11 @@ from oslo_versionedobjects import fields as ovo_fields
 
 from reqspec import exception
 
+#: Instance attribute: names of the fields obj_load_attr filled in.
+FILLED_ON_READ = "_filled_on_read"
+
+_UNSET = object()
+
 
 class ReqspecObjectRegistry(ovo_base.VersionedObjectRegistry):
     """Registers reqspec objects; the decorator every object class uses."""
@@ -27,9 +32,10 @@ class ReqspecObjectRegistry(ovo_base.VersionedObjectRegistry):
 class ReqspecObject(ovo_base.VersionedObject):
     """Base class of reqspec objects.
 
-    Equality compares the values of the set fields (recursively), not change
-    tracking or versions: two specs holding the same data are equal however
-    they were built.
+    Equality compares what every field reads as (recursively), not change
+    tracking, versions or whether a field was set: two specs holding the
+    same data are equal however they were built, and an unset field equals
+    its default.
     """
 
     OBJ_SERIAL_NAMESPACE = "reqspec_object"
@@ -45,6 +51,12 @@ class ReqspecObject(ovo_base.VersionedObject):
 
         Never a database access: loaded objects are complete, and what a
         stored document leaves out means the default.
+
+        oslo.versionedobjects wants the value stored on the object (so a
+        mutable default can be changed in place), which would make the
+        field look set. It is recorded as filled on read instead: while it
+        still holds that value it is left out of the document and of
+        equality, so reading a spec never changes what saving it writes.
         """
         field = self.fields[attrname]
         if field.default is not ovo_fields.UnspecifiedDefault:
@@ -58,6 +70,31 @@ class ReqspecObject(ovo_base.VersionedObject):
             )
         # A default filled in on read is not a change to save.
         self._changed_fields.discard(attrname)
+        self.__dict__.setdefault(FILLED_ON_READ, set()).add(attrname)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        # oslo's copies field values only; a copy must know what was
+        # filled in on read as well, or it would store it.
+        copy = super().__deepcopy__(memo)
+        filled = self.__dict__.get(FILLED_ON_READ)
+        if filled:
+            copy.__dict__[FILLED_ON_READ] = set(filled)
+        return copy
+
+    def obj_is_filled_on_read(self, name: str) -> bool:
+        """Whether ``name`` holds exactly what reading it unset filled in
+        (it then counts as unset)."""
+        filled = self.__dict__.get(FILLED_ON_READ)
+        if not filled or name not in filled:
+            return False
+        field = self.fields[name]
+        fill = (
+            None
+            if field.default is ovo_fields.UnspecifiedDefault
+            else field.default
+        )
+        value = self.__dict__.get("_obj_" + name, _UNSET)
+        return value is not _UNSET and value == fill
 
     def obj_reset_changes(
         self, fields: Any = None, recursive: bool = False
@@ -75,6 +112,7 @@ class ReqspecObject(ovo_base.VersionedObject):
         _forget_changes(self)
 
     def _field_values(self) -> dict[str, Any]:
+        """The fields that are set (not merely filled in by a read)."""
         # Read the storage attributes directly: going through the properties
         # would trigger obj_load_attr() for unset fields.
         values = self.__dict__
@@ -82,14 +120,31 @@ class ReqspecObject(ovo_base.VersionedObject):
             name: values[attr]
             for name in self.fields
             if (attr := "_obj_" + name) in values
+            and not self.obj_is_filled_on_read(name)
         }
+
+    def _effective_values(self) -> dict[str, Any]:
+        """Every field's value as a read would see it: an unset field as
+        its default, or None if it is nullable; other unset fields are
+        left out."""
+        values = self.__dict__
+        effective = {}
+        for name, field in self.fields.items():
+            attr = "_obj_" + name
+            if attr in values:
+                effective[name] = values[attr]
+            elif field.default is not ovo_fields.UnspecifiedDefault:
+                effective[name] = field.default
+            elif field.nullable:
+                effective[name] = None
+        return effective
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ReqspecObject):
             return NotImplemented
         return (
             self.obj_name() == other.obj_name()
-            and self._field_values() == other._field_values()
+            and self._effective_values() == other._effective_values()
         )
 
     def __ne__(self, other: object) -> bool:
@@ -116,6 +171,29 @@ def _forget_changes(obj: ovo_base.VersionedObject) -> None:
                 _forget_changes(item)
         elif value is not None:
             _forget_changes(value)
+
+
+def without_read_fills(obj: "ReqspecObject") -> "ReqspecObject":
+    """A copy of ``obj`` in which the fields filled on read are unset
+    again, nested objects included (what its stored document holds)."""
+    copy = obj.obj_clone()
+    _unfill(copy)
+    return copy
+
+
+def _unfill(obj: ovo_base.VersionedObject) -> None:
+    values = obj.__dict__
+    for name in list(values.get(FILLED_ON_READ, ())):
+        if obj.obj_is_filled_on_read(name):  # type: ignore[attr-defined]
+            del values["_obj_" + name]
+    values.pop(FILLED_ON_READ, None)
+    for attr in _object_attributes(type(obj)):
+        value = values.get(attr)
+        if isinstance(value, list):
+            for item in value:
+                _unfill(item)
+        elif value is not None:
+            _unfill(value)
 
 
 _object_attrs: dict[type, tuple[str, ...]] = {}

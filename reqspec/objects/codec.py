@@ -23,6 +23,7 @@ import orjson
 from oslo_versionedobjects import base as ovo_base
 
 from reqspec import exception
+from reqspec.objects import base
 from reqspec.objects import codec_compiler
 from reqspec.objects import fields
 
@@ -211,6 +212,8 @@ class Codec:
         plan = self._plan or self._build()
         values = obj.__dict__
         out: dict[str, Any] = {}
+        # Values filled in by reading an unset field count as unset.
+        filled = values.get(base.FILLED_ON_READ) or ()
         # Walk what is set rather than every field: most objects are sparse
         # (an image sets a score of its many properties). Key order does not
         # matter, the text layer sorts.
@@ -219,6 +222,8 @@ class Codec:
             if entry is None:
                 continue
             name, dump, child, many, nullable = entry
+            if name in filled and obj.obj_is_filled_on_read(name):  # type: ignore[attr-defined]
+                continue
             try:
                 if child is None:
                     out[name] = dump(value)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from oslo_versionedobjects import base as ovo_base
 
+from reqspec.objects import base
 from reqspec.objects import fields
 
 if TYPE_CHECKING:
@@ -164,6 +165,10 @@ def compile_encoder(codec: "Codec") -> Callable[[Any], dict[str, Any]]:
             "    if type(obj) is not cls:",
             "        raise Refused",
             "    values = obj.__dict__",
+            # Fields filled in on read count as unset: the interpreter
+            # sorts them out.
+            f"    if {base.FILLED_ON_READ!r} in values:",
+            "        raise Refused",
             "    out = {}",
             *lines,
             "    return out",

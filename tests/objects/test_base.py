@@ -5,6 +5,7 @@ from hypothesis import settings
 from oslo_versionedobjects import base as ovo_base
 
 from reqspec import objects
+from reqspec.objects import document
 from tests import strategies
 from tests.fixtures import specs
 
@@ -60,3 +61,66 @@ def test_partial_and_shallow_resets_are_oslos() -> None:
     assert not spec._changed_fields
     # Shallow: the flavor keeps its own change.
     assert spec.flavor.obj_what_changed() == {"vcpus"}
+
+
+# -- fields filled in by a read ----------------------------------------------
+
+
+def _sparse_spec() -> objects.RequestSpec:
+    """A spec leaving defaulted and nullable fields unset, nested ones
+    included, as a caller building one by hand may."""
+    return objects.RequestSpec(
+        instance_uuid=specs.UUIDS[0],
+        flavor=objects.Flavor(
+            name="m1.small",
+            flavorid="2",
+            vcpus=1,
+            memory_mb=2048,
+            root_gb=20,
+        ),
+        image=objects.ImageMeta(properties=objects.ImageMetaProps()),
+    )
+
+
+def _read_unset_fields(spec: objects.RequestSpec) -> None:
+    assert spec.num_instances == 1  # defaulted
+    assert spec.availability_zone is None  # nullable
+    assert spec.scheduler_hints == {}  # a mutable default
+    assert spec.flavor.swap == 0
+    assert spec.flavor.extra_specs == {}
+    assert spec.image.name is None
+    assert spec.image.min_ram == 0
+
+
+def test_reading_unset_fields_does_not_change_the_document() -> None:
+    spec = _sparse_spec()
+    before = spec.to_document()
+    _read_unset_fields(spec)
+    assert spec.to_document() == before
+    # The generic path and a copy leave them out too.
+    assert document.encode_via_primitive(spec) == before
+    assert spec.obj_clone().to_document() == before
+    # And they do not look set to equality either.
+    assert spec == _sparse_spec()
+    assert repr(spec) == repr(_sparse_spec())
+
+
+def test_a_filled_field_that_is_then_changed_is_stored() -> None:
+    spec = _sparse_spec()
+    _read_unset_fields(spec)
+    spec.flavor.extra_specs["hw:cpu_policy"] = "dedicated"  # in place
+    spec.num_instances = 3
+    spec.image.name = "cirros"
+    loaded = document.decode(spec.to_document())
+    assert loaded.flavor.extra_specs == {"hw:cpu_policy": "dedicated"}
+    assert loaded.num_instances == 3
+    assert loaded.image.name == "cirros"
+    assert document.encode_via_primitive(spec) == spec.to_document()
+
+
+def test_an_unset_field_equals_its_default() -> None:
+    assert objects.Flavor(vcpus=1) == objects.Flavor(vcpus=1, swap=0)
+    assert objects.Flavor(vcpus=1) != objects.Flavor(vcpus=1, swap=512)
+    assert objects.Flavor(vcpus=1) == objects.Flavor(vcpus=1, description=None)
+    # A required field that is unset equals nothing but unset.
+    assert objects.Flavor(vcpus=1) != objects.Flavor()
