@@ -55,8 +55,9 @@ class ReqspecObject(ovo_base.VersionedObject):
         oslo.versionedobjects wants the value stored on the object (so a
         mutable default can be changed in place), which would make the
         field look set. It is recorded as filled on read instead: while it
-        still holds that value it is left out of the document and of
-        equality, so reading a spec never changes what saving it writes.
+        still holds that value it is not set (``obj_attr_is_set``), and
+        stays out of documents, RPC primitives and copies, so reading a
+        spec never changes what saving it writes.
         """
         field = self.fields[attrname]
         if field.default is not ovo_fields.UnspecifiedDefault:
@@ -72,14 +73,12 @@ class ReqspecObject(ovo_base.VersionedObject):
         self._changed_fields.discard(attrname)
         self.__dict__.setdefault(FILLED_ON_READ, set()).add(attrname)
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        # oslo's copies field values only; a copy must know what was
-        # filled in on read as well, or it would store it.
-        copy = super().__deepcopy__(memo)
-        filled = self.__dict__.get(FILLED_ON_READ)
-        if filled:
-            copy.__dict__[FILLED_ON_READ] = set(filled)
-        return copy
+    def obj_attr_is_set(self, attrname: str) -> bool:
+        """As oslo's, except that a field holding what a read filled in is
+        not set: RPC primitives and copies leave it out, as documents do."""
+        return super().obj_attr_is_set(
+            attrname
+        ) and not self.obj_is_filled_on_read(attrname)
 
     def obj_is_filled_on_read(self, name: str) -> bool:
         """Whether ``name`` holds exactly what reading it unset filled in
@@ -171,29 +170,6 @@ def _forget_changes(obj: ovo_base.VersionedObject) -> None:
                 _forget_changes(item)
         elif value is not None:
             _forget_changes(value)
-
-
-def without_read_fills(obj: "ReqspecObject") -> "ReqspecObject":
-    """A copy of ``obj`` in which the fields filled on read are unset
-    again, nested objects included (what its stored document holds)."""
-    copy = obj.obj_clone()
-    _unfill(copy)
-    return copy
-
-
-def _unfill(obj: ovo_base.VersionedObject) -> None:
-    values = obj.__dict__
-    for name in list(values.get(FILLED_ON_READ, ())):
-        if obj.obj_is_filled_on_read(name):  # type: ignore[attr-defined]
-            del values["_obj_" + name]
-    values.pop(FILLED_ON_READ, None)
-    for attr in _object_attributes(type(obj)):
-        value = values.get(attr)
-        if isinstance(value, list):
-            for item in value:
-                _unfill(item)
-        elif value is not None:
-            _unfill(value)
 
 
 _object_attrs: dict[type, tuple[str, ...]] = {}

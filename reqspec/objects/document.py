@@ -45,7 +45,6 @@ from oslo_versionedobjects import exception as ovo_exc
 
 from reqspec import conf
 from reqspec import exception
-from reqspec.objects import base
 from reqspec.objects import codec
 from reqspec.objects import fields
 
@@ -289,9 +288,7 @@ def encode_via_primitive(
     spec: "RequestSpec", target_version: str | None = None
 ) -> str:
     try:
-        primitive = base.without_read_fills(spec).obj_to_primitive(
-            target_version=target_version
-        )
+        primitive = spec.obj_to_primitive(target_version=target_version)
     except (ValueError, TypeError, ovo_exc.VersionedObjectsException) as err:
         raise exception.InvalidRequestSpec(reason=str(err)) from err
     data = _unwrap(primitive)

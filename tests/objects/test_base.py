@@ -124,3 +124,18 @@ def test_an_unset_field_equals_its_default() -> None:
     assert objects.Flavor(vcpus=1) == objects.Flavor(vcpus=1, description=None)
     # A required field that is unset equals nothing but unset.
     assert objects.Flavor(vcpus=1) != objects.Flavor()
+
+
+def test_a_filled_field_is_not_set_for_rpc_or_copies() -> None:
+    spec = _sparse_spec()
+    _read_unset_fields(spec)
+    assert not spec.obj_attr_is_set("num_instances")
+    assert not spec.flavor.obj_attr_is_set("swap")
+    data = spec.obj_to_primitive()["reqspec_object.data"]
+    assert "num_instances" not in data
+    assert "swap" not in data["flavor"]["reqspec_object.data"]
+    copy = spec.obj_clone()
+    assert not copy.obj_attr_is_set("num_instances")
+    assert copy.num_instances == 1  # and reads as before
+    spec.num_instances = 4
+    assert spec.obj_attr_is_set("num_instances")
