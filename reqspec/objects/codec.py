@@ -17,6 +17,7 @@ would, so both paths produce the same bytes.
 
 from collections.abc import Callable
 import copy
+import threading
 from typing import Any
 
 import orjson
@@ -93,6 +94,7 @@ class Codec:
         self._decoders: dict[str, tuple[str, Callable[[Any], Any]]] = {}
         self._fast_decode: Callable[[Any], Any] | None = None
         self._fast_encode: Callable[[Any], dict[str, Any]] | None = None
+        self._being_compiled: set[str] = set()
 
     def _build(self) -> dict[str, tuple[str, Any, Any, bool, bool]]:
         # Built on first use: child classes must all be registered first.
@@ -146,17 +148,37 @@ class Codec:
         return _none_handler(self.cls.fields[name])
 
     def fast_decoder(self) -> Callable[[Any], Any]:
-        if self._fast_decode is None:
-            # Late-bound while compiling, should a class ever nest itself.
-            self._fast_decode = lambda data: self.fast_decoder()(data)
-            self._fast_decode = codec_compiler.compile_decoder(self)
-        return self._fast_decode
+        return self._compiled("_fast_decode", codec_compiler.compile_decoder)
 
     def fast_encoder(self) -> Callable[[Any], dict[str, Any]]:
-        if self._fast_encode is None:
-            self._fast_encode = lambda obj: self.fast_encoder()(obj)
-            self._fast_encode = codec_compiler.compile_encoder(self)
-        return self._fast_encode
+        return self._compiled("_fast_encode", codec_compiler.compile_encoder)
+
+    def _compiled(
+        self, attr: str, compile_: Callable[["Codec"], Any]
+    ) -> Callable[[Any], Any]:
+        function: Callable[[Any], Any] | None = getattr(self, attr)
+        if function is not None:
+            return function
+        # One compile per codec, whichever thread gets there first; the
+        # others wait for it rather than see a half-built codec.
+        with _compiling:
+            function = getattr(self, attr)
+            if function is not None:
+                return function
+            if attr in self._being_compiled:
+                # A class nesting itself, reached from its own compile:
+                # hand out a stand-in that leaves input to the interpreter
+                # until the real function is published.
+                return lambda value: (getattr(self, attr) or _not_ready)(value)
+            self._being_compiled.add(attr)
+            try:
+                function = compile_(self)
+            finally:
+                self._being_compiled.discard(attr)
+            # Published only once it exists: a compile that failed is
+            # tried again by the next call.
+            setattr(self, attr, function)
+            return function
 
     # -- the interpreter -------------------------------------------------
 
@@ -280,6 +302,13 @@ class Codec:
 #: What the generated functions raise for input they leave to the
 #: interpreter: their own refusal, or a field check's error.
 _NOT_TAKEN = (codec_compiler.Refused, Invalid, ValueError, TypeError)
+
+# Re-entrant: compiling a codec compiles its children's first.
+_compiling = threading.RLock()
+
+
+def _not_ready(value: Any) -> Any:
+    raise codec_compiler.Refused
 
 
 def _none_handler(field: Any) -> Callable[[], Any]:

@@ -8,6 +8,8 @@ that always falls back would pass the first two properties and help
 nobody.
 """
 
+import concurrent.futures
+import sys
 from typing import Any
 
 from hypothesis import given
@@ -166,3 +168,71 @@ def test_a_damaged_spec_is_reported_by_the_interpreter() -> None:
     with pytest.raises(codec.Invalid) as caught:
         _spec_codec().encode(spec)
     assert caught.value.path == ["flavor", "vcpus"]
+
+
+# -- compiling, once and safely ---------------------------------------------
+
+
+def _fresh_spec_codec() -> codec.Codec:
+    # Not the cached one: these tests watch a compile happen.
+    return codec.Codec(
+        objects.RequestSpec, objects.RequestSpec.PERSISTENT_FIELDS
+    )
+
+
+def test_a_call_during_the_compile_goes_to_the_interpreter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fresh = _fresh_spec_codec()
+    body = _body(document.encode(specs.realistic_spec()))
+    real, seen = codec_compiler.compile_decoder, []
+
+    def compile_with_a_reentrant_call(target: codec.Codec) -> Any:
+        if target is fresh and not seen:
+            # As a class nesting itself reaches its own decoder.
+            seen.append(fresh.decode(body))
+        return real(target)
+
+    monkeypatch.setattr(
+        codec_compiler, "compile_decoder", compile_with_a_reentrant_call
+    )
+    loaded = fresh.decode(body)
+    _assert_same_object(seen[0], loaded)
+
+
+def test_a_failed_compile_is_tried_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fresh = _fresh_spec_codec()
+    body = _body(document.encode(specs.realistic_spec()))
+
+    def broken(target: codec.Codec) -> Any:
+        raise KeyError("not registered yet")
+
+    monkeypatch.setattr(codec_compiler, "compile_decoder", broken)
+    with pytest.raises(KeyError):
+        fresh.decode(body)
+    monkeypatch.undo()
+    _assert_same_object(fresh.decode(body), fresh.decode_checked(body))
+
+
+def test_threads_racing_the_first_compile_all_succeed() -> None:
+    body = _body(document.encode(specs.realistic_spec()))
+    spec = specs.realistic_spec()
+    expected = _spec_codec().decode_checked(body)
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for _ in range(5):
+            fresh = _fresh_spec_codec()
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                decoded = list(
+                    pool.map(lambda _, c=fresh: c.decode(body), range(40))
+                )
+                encoded = list(
+                    pool.map(lambda _, c=fresh: c.encode(spec), range(40))
+                )
+            assert all(d == expected for d in decoded)
+            assert len({_json(e) for e in encoded}) == 1
+    finally:
+        sys.setswitchinterval(previous)
