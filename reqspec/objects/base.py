@@ -73,6 +73,15 @@ class ReqspecObject(ovo_base.VersionedObject):
         self._changed_fields.discard(attrname)
         self.__dict__.setdefault(FILLED_ON_READ, set()).add(attrname)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        # Any assignment to a field's storage, after obj_load_attr's own,
+        # makes the field set, whatever the value.
+        if name[:5] == "_obj_":
+            filled = self.__dict__.get(FILLED_ON_READ)
+            if filled:
+                filled.discard(name[5:])
+
     def obj_attr_is_set(self, attrname: str) -> bool:
         """As oslo's, except that a field holding what a read filled in is
         not set: RPC primitives and copies leave it out, as documents do."""

@@ -3,6 +3,7 @@
 from typing import Any
 
 from oslo_utils import versionutils
+from oslo_versionedobjects import exception as ovo_exc
 
 from reqspec.objects import base
 from reqspec.objects import fields
@@ -50,7 +51,15 @@ class InstanceNUMACell(base.ReqspecObject):
         super().obj_make_compatible(primitive, target_version)
         target = versionutils.convert_version_to_tuple(target_version)
         if target < (1, 1):
-            base.remove_fields(primitive, "pagesize_policy")
+            policy = primitive.pop("pagesize_policy", None)
+            if policy is not None:
+                # 1.0 has no way to say it, and dropping it would turn a
+                # request for large pages into one for any memory.
+                raise ovo_exc.ObjectActionError(
+                    action="obj_make_compatible",
+                    reason=f"InstanceNUMACell {target_version} cannot "
+                    f"express the page size policy {policy!r}",
+                )
 
     @property
     def total_cpus(self) -> int:

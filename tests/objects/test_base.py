@@ -139,3 +139,15 @@ def test_a_filled_field_is_not_set_for_rpc_or_copies() -> None:
     assert copy.num_instances == 1  # and reads as before
     spec.num_instances = 4
     assert spec.obj_attr_is_set("num_instances")
+
+
+def test_assigning_a_field_after_reading_it_sets_it() -> None:
+    spec = _sparse_spec()
+    assert spec.is_bfv is False
+    spec.is_bfv = False  # the default, but now asked for
+    assert spec.obj_attr_is_set("is_bfv")
+    assert "is_bfv" in spec.obj_what_changed()
+    assert spec.obj_to_primitive()["reqspec_object.data"]["is_bfv"] is False
+    assert spec.num_instances == 1
+    spec.obj_set_defaults("num_instances")
+    assert spec.obj_attr_is_set("num_instances")

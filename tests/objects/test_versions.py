@@ -9,6 +9,7 @@ then update the hashes below).
 import json
 
 from oslo_versionedobjects import base as ovo_base
+from oslo_versionedobjects import exception as ovo_exc
 from oslo_versionedobjects import fixture
 import pytest
 
@@ -171,7 +172,7 @@ def _spec_with_every_version_field() -> objects.RequestSpec:
     spec.numa_topology = objects.InstanceNUMATopology(
         cells=[
             objects.InstanceNUMACell(
-                id=0, cpuset={0, 1}, memory=2048, pagesize_policy="large"
+                id=0, cpuset={0, 1}, memory=2048, pagesize=2048
             )
         ]
     )
@@ -184,14 +185,28 @@ def _numa_cell(data: dict[str, object]) -> dict[str, object]:
     return cell  # type: ignore[no-any-return]
 
 
-def test_backport_to_1_2_drops_the_page_size_policy() -> None:
-    data = _data(_spec_with_every_version_field().obj_to_primitive("1.2"))
+def test_backport_to_1_2_keeps_cells_without_a_page_size_policy() -> None:
+    spec = _spec_with_every_version_field()
+    spec.numa_topology.cells[0].pagesize_policy = None  # set, but no policy
+    data = _data(spec.obj_to_primitive("1.2"))
     cell = _numa_cell(data)
     assert cell["reqspec_object.version"] == "1.0"
     assert "pagesize_policy" not in _data(cell)
-    assert _data(cell)["memory"] == 2048
+    assert _data(cell)["pagesize"] == 2048
     # The 1.2 fields stay.
     assert "requested_resources" in data
+
+
+def test_backport_to_1_2_refuses_to_drop_a_page_size_policy() -> None:
+    # A 1.2 reader would see no page size constraint at all: refuse
+    # rather than turn "large pages" into "any memory".
+    spec = _spec_with_every_version_field()
+    spec.numa_topology.cells[0].pagesize = None
+    spec.numa_topology.cells[0].pagesize_policy = "large"
+    with pytest.raises(ovo_exc.ObjectActionError, match="'large'"):
+        spec.obj_to_primitive("1.2")
+    with pytest.raises(exception.InvalidRequestSpec, match="'large'"):
+        document.encode_via_primitive(spec, target_version="1.2")
 
 
 def test_backport_to_1_1_drops_the_1_2_fields() -> None:
