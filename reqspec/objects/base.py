@@ -125,10 +125,9 @@ class ReqspecObject(ovo_base.VersionedObject):
         # would trigger obj_load_attr() for unset fields.
         values = self.__dict__
         return {
-            name: values[attr]
+            name: values["_obj_" + name]
             for name in self.fields
-            if (attr := "_obj_" + name) in values
-            and not self.obj_is_filled_on_read(name)
+            if self.obj_attr_is_set(name)
         }
 
     def _effective_values(self) -> dict[str, Any]:
