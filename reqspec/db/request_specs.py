@@ -13,6 +13,7 @@ found, which is how project isolation stays leak-free.
 
 from collections.abc import Iterator
 from collections.abc import Sequence
+import datetime
 from typing import Any
 from typing import cast
 from typing import NamedTuple
@@ -156,10 +157,13 @@ def create(
     project_id: str | None,
     spec: str,
     instance_group_uuid: str | None = None,
+    created_at: datetime.datetime | None = None,
+    updated_at: datetime.datetime | None = None,
 ) -> SpecRow:
     """Insert a row at generation 1; ``RequestSpecExists`` if the instance
     already has one (the unique key decides, so racing creators get exactly
-    one row)."""
+    one row). The timestamps default to now; an import passes the source's.
+    """
     generation = 1
     try:
         result = ctx.connection.execute(
@@ -170,7 +174,8 @@ def create(
                 "instance_group_uuid": instance_group_uuid,
                 "generation": generation,
                 "spec": spec,
-                "created_at": base.utcnow(),
+                "created_at": created_at or base.utcnow(),
+                "updated_at": updated_at,
             },
         )
     except db_exc.DBDuplicateEntry as err:

@@ -56,6 +56,25 @@ NEWEST_NOVA_VERSION = "1.15"
 #: The oldest one Nova ever stored (request_specs appeared with 1.5).
 OLDEST_NOVA_VERSION = "1.5"
 
+#: The newest version of each nested Nova object this translation reads
+#: (Nova 34's). A newer one may carry a constraint this module would not
+#: see, so it is refused; only ImageMetaProps, whose every unknown property
+#: is listed in a note anyway, is taken at a newer minor version.
+KNOWN_NOVA_VERSIONS = {
+    "Flavor": "1.2",
+    "ImageMeta": "1.8",
+    "ImageMetaProps": "1.44",
+    "InstanceGroup": "1.11",
+    "InstanceNUMATopology": "1.3",
+    "InstanceNUMACell": "1.6",
+    "InstancePCIRequests": "1.1",
+    "InstancePCIRequest": "1.4",
+    "SchedulerLimits": "1.0",
+    "NUMATopologyLimits": "1.1",
+    "SecurityGroupList": "1.1",
+    "SecurityGroup": "1.2",
+}
+
 #: Nova's symbolic page sizes (nova.virt.hardware.MEMPAGES_*), which it
 #: keeps in InstanceNUMACell.pagesize where a size in KiB would be.
 _NOVA_PAGESIZE_POLICIES = {-1: "small", -2: "large", -3: "any"}
@@ -87,7 +106,9 @@ def _fail(where: str, reason: str) -> _Bad:
     return _Bad(f"{where}: {reason}")
 
 
-def _unwrap(value: Any, name: str, where: str) -> tuple[str, dict[str, Any]]:
+def _unwrap(
+    value: Any, name: str, where: str, notes: list[str] | None = None
+) -> tuple[str, dict[str, Any]]:
     """(version, data) of a Nova object primitive of class ``name``."""
     if not isinstance(value, dict) or "nova_object.data" not in value:
         raise _fail(where, f"expected a Nova {name} object")
@@ -97,7 +118,34 @@ def _unwrap(value: Any, name: str, where: str) -> tuple[str, dict[str, Any]]:
     data = value["nova_object.data"]
     if not isinstance(data, dict):
         raise _fail(where, "nova_object.data is not an object")
-    return str(value.get("nova_object.version", "")), data
+    version = str(value.get("nova_object.version", ""))
+    known = KNOWN_NOVA_VERSIONS.get(name)
+    if known is not None:
+        _check_version(name, version, known, where, notes)
+    return version, data
+
+
+def _check_version(
+    name: str, version: str, known: str, where: str, notes: list[str] | None
+) -> None:
+    try:
+        parsed = versionutils.convert_version_to_tuple(version)
+    except ValueError:
+        raise _fail(where, f"bad {name} version {version!r}") from None
+    newest = versionutils.convert_version_to_tuple(known)
+    if parsed <= newest:
+        return
+    if notes is not None and parsed[0] == newest[0]:
+        notes.append(
+            f"{name} {version} is newer than this importer knows ({known}): "
+            "properties it does not know are dropped"
+        )
+        return
+    raise _fail(
+        where,
+        f"Nova {name} {version} is newer than this importer knows "
+        f"(up to {known})",
+    )
 
 
 def _set(obj: base.ReqspecObject, name: str, value: Any, where: str) -> None:
@@ -177,22 +225,37 @@ def _request_spec(
     hints = data.get("scheduler_hints") or {}
     _set(spec, "scheduler_hints", hints, "spec")
     spec.instance_group = _group(data.get("instance_group"), hints, notes)
-    spec.security_groups = _security_groups(data.get("security_groups"))
+    spec.security_groups = _security_groups(data.get("security_groups"), notes)
 
-    if "is_bfv" in data:
+    if data.get("is_bfv") is not None:
         _set(spec, "is_bfv", data["is_bfv"], "spec")
     else:
         spec.is_bfv = False
         notes.append(
-            f"RequestSpec {version} predates is_bfv (1.11): assumed not "
-            "booted from volume"
+            _absent(parsed, "is_bfv", (1, 11))
+            + ": assumed not booted from volume"
         )
     if "user_id" not in data:
-        notes.append(f"RequestSpec {version} predates user_id (1.9)")
+        notes.append(_absent(parsed, "user_id", (1, 9)))
     dropped = [n for n in _PER_MOVE if data.get(n) not in (None, [], {})]
     if dropped:
         notes.append("dropped per-move fields: " + ", ".join(dropped))
     return spec
+
+
+def _absent(
+    version: tuple[int, ...], name: str, since: tuple[int, ...]
+) -> str:
+    """Why a row has no ``name``: its release did not know the field, or
+    Nova simply never set it on this spec."""
+    if version < since:
+        added = ".".join(map(str, since))
+        return f"RequestSpec {_dotted(version)} predates {name} ({added})"
+    return f"RequestSpec {_dotted(version)} never set {name}"
+
+
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
 
 
 def _flavor(value: Any) -> Flavor:
@@ -214,7 +277,10 @@ def _image(value: Any, notes: list[str]) -> ImageMeta | None:
     props = ImageMetaProps()
     if data.get("properties") is not None:
         _v, raw = _unwrap(
-            data["properties"], "ImageMetaProps", "spec.image.properties"
+            data["properties"],
+            "ImageMetaProps",
+            "spec.image.properties",
+            notes,
         )
         dropped = []
         for key, prop in sorted(raw.items()):
@@ -349,11 +415,17 @@ def _group(
         notes.append("server group policy taken from the pre-1.11 policies")
     _set(group, "policy", policy, where)
     _copy(group, data, ("name",), where)
+    if data.get("name") is not None:
+        # Not part of the stored document: Nova itself reloads the group's
+        # row (name, members, hosts) on every read of a spec.
+        notes.append(
+            "server group name not stored (Nova reads it from the group)"
+        )
     _set(group, "rules", data.get("_rules") or {}, where)
     return group
 
 
-def _security_groups(value: Any) -> list[SecurityGroup]:
+def _security_groups(value: Any, notes: list[str]) -> list[SecurityGroup]:
     if value is None:
         return []
     where = "spec.security_groups"
@@ -364,5 +436,13 @@ def _security_groups(value: Any) -> list[SecurityGroup]:
         _v, item = _unwrap(raw, "SecurityGroup", item_where)
         group = SecurityGroup()
         _copy(group, item, ("uuid", "name"), item_where)
+        if item.get("name") is None:
+            if item.get("uuid") is None:
+                raise _fail(item_where, "neither a name nor a uuid")
+            # Booted with the group given by uuid: Nova's API kept the
+            # string in uuid, reqspec's keeps what the user gave in name
+            # (nova_export turns it back into a uuid-only group).
+            _set(group, "name", item["uuid"], item_where)
+            notes.append("security group given by uuid: the uuid is its name")
         groups.append(group)
     return groups

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from collections.abc import Iterator
+import datetime
 from typing import Any
 from typing import TYPE_CHECKING
 
@@ -410,8 +411,16 @@ class RequestSpec(base.ReqspecObject):
             for row in rows:
                 yield cls._from_db_row(context, row)
 
-    def create(self) -> None:
-        """Store a new spec in the context's database, at generation 1."""
+    def create(
+        self,
+        *,
+        created_at: datetime.datetime | None = None,
+        updated_at: datetime.datetime | None = None,
+    ) -> None:
+        """Store a new spec in the context's database, at generation 1.
+
+        The row's timestamps default to now; an import keeps the source's.
+        """
         if self.obj_attr_is_set("id") and self.id is not None:
             raise exception.ObjectActionError(
                 action="create", reason="the spec is already stored"
@@ -425,6 +434,8 @@ class RequestSpec(base.ReqspecObject):
             self.project_id,
             text,
             instance_group_uuid=self.instance_group_uuid,
+            created_at=created_at,
+            updated_at=updated_at,
         )
         self._set_row(
             row.id,
