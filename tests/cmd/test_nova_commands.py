@@ -1,6 +1,10 @@
 """reqspec-manage import-nova, with rows that real Nova wrote."""
 
 from collections.abc import Iterator
+import datetime
+import hashlib
+import pathlib
+import secrets
 
 import pytest
 import sqlalchemy as sa
@@ -12,8 +16,6 @@ from reqspec.objects import RequestSpec
 from tests.conftest import Env
 from tests.fixtures import databases
 from tests.fixtures import nova_api
-
-pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 REFUSED = {
     "unsupported-architecture",
@@ -157,3 +159,96 @@ def test_an_unreachable_nova_is_one_line(
     with engines.database(db.api_url).engine.connect() as conn:
         count = conn.execute(sa.text("SELECT count(*) FROM request_specs"))
         assert count.scalar() == 0
+
+
+def _read_only_user(url: str) -> tuple[str, list[str]]:
+    """A user that may only SELECT from Nova's table: (its URL, the
+    statements that drop it)."""
+    parsed = sa.engine.make_url(url)
+    name = "reqspec_ro_" + secrets.token_hex(4)
+    password = secrets.token_hex(8)
+    if parsed.get_backend_name() == "postgresql":
+        create = [
+            f"CREATE ROLE {name} LOGIN PASSWORD '{password}'",
+            f"GRANT USAGE ON SCHEMA public TO {name}",
+            f"GRANT SELECT ON request_specs TO {name}",
+        ]
+        drop = [f"DROP OWNED BY {name}", f"DROP ROLE {name}"]
+    else:
+        hosts = ("%", "localhost")
+        create = [
+            f"CREATE USER '{name}'@'{h}' IDENTIFIED BY '{password}'"
+            for h in hosts
+        ] + [
+            f"GRANT SELECT ON `{parsed.database}`.* TO '{name}'@'{h}'"
+            for h in hosts
+        ]
+        drop = [f"DROP USER '{name}'@'{h}'" for h in hosts]
+    _run(url, create)
+    return parsed.set(username=name, password=password).render_as_string(
+        hide_password=False
+    ), drop
+
+
+def _run(url: str, statements: list[str]) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_the_source_is_never_written(
+    db: Env, nova_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SQLite: the file is byte for byte the same. Servers: the import
+    runs as a user that can only SELECT, so any write would fail it."""
+    if db.backend == "sqlite":
+        path = pathlib.Path(sa.engine.make_url(nova_url).database or "")
+        before = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert _import(nova_url) == 1  # the refused rows
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+        assert sorted(p.name for p in path.parent.glob(path.name + "*")) == [
+            path.name
+        ]
+    else:
+        ro_url, drop = _read_only_user(nova_url)
+        try:
+            assert _import(ro_url) == 1
+        finally:
+            engines.dispose(ro_url)
+            _run(nova_url, drop)
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert _outcomes(out)["imported"] == len(nova_api.rows()) - len(REFUSED)
+
+
+def test_nova_timestamps_are_kept(db: Env, nova_url: str) -> None:
+    _import(nova_url)
+    table = sa.table(
+        "request_specs",
+        sa.column("instance_uuid"),
+        sa.column("created_at"),
+        sa.column("updated_at"),
+    )
+    with engines.database(db.api_url).engine.connect() as conn:
+        stored = {
+            r.instance_uuid: (r.created_at, r.updated_at)
+            for r in conn.execute(sa.select(table))
+        }
+    rows = [r for r in nova_api.rows() if r["case"] not in REFUSED]
+    assert len(stored) == len(rows)
+    assert any(r["updated_at"] for r in rows)
+    for row in rows:
+        created, updated = stored[row["instance_uuid"]]
+        assert _seconds(created) == _seconds(row["created_at"])
+        assert _seconds(updated) == _seconds(row["updated_at"])
+
+
+def _seconds(value: datetime.datetime | str | None) -> str | None:
+    # MySQL's DATETIME keeps whole seconds.
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    return None if value is None else value.replace(microsecond=0).isoformat()
