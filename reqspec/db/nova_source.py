@@ -74,7 +74,7 @@ class NovaSource:
         try:
             self._engine = read_only_engine(parsed)
         except (db_exc.DBConnectionError, sa.exc.OperationalError) as err:
-            raise _unavailable(err) from err
+            raise unavailable(err) from err
         self.masked_url = parsed.render_as_string(hide_password=True)
         self._check_table()
 
@@ -84,7 +84,7 @@ class NovaSource:
             with self._engine.connect() as conn:
                 found = sa.inspect(conn).has_table("request_specs")
         except (db_exc.DBConnectionError, sa.exc.OperationalError) as err:
-            raise _unavailable(err) from err
+            raise unavailable(err) from err
         if not found:
             raise exception.NotANovaDatabase(
                 database=LABEL, reason="table request_specs is missing"
@@ -98,7 +98,7 @@ class NovaSource:
             with self._engine.connect() as conn:
                 return list(conn.execute(stmt, params))
         except (db_exc.DBConnectionError, sa.exc.OperationalError) as err:
-            raise _unavailable(err) from err
+            raise unavailable(err) from err
 
     def count(self) -> int:
         """How many rows the table has."""
@@ -165,7 +165,7 @@ def sqlite_uri_path(path: str) -> str:
     return urllib.parse.quote(path)
 
 
-def _unavailable(err: Exception) -> exception.DatabaseUnavailable:
+def unavailable(err: Exception) -> exception.DatabaseUnavailable:
     inner = getattr(err, "inner_exception", None) or err
     text = str(getattr(inner, "orig", None) or inner).strip()
     return exception.DatabaseUnavailable(

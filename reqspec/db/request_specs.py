@@ -306,3 +306,23 @@ def iter_batches(
             return
         yield batch
         after_id = batch[-1].id
+
+
+_select_timestamps = sa.select(
+    _c.instance_uuid, _c.created_at, _c.updated_at
+).where(_c.instance_uuid.in_(sa.bindparam("uuids", expanding=True)))
+
+
+@transactions.reader
+def timestamps(
+    ctx: "RequestContext", uuids: Sequence[str]
+) -> dict[str, tuple[datetime.datetime | None, datetime.datetime | None]]:
+    """(created_at, updated_at) of each listed spec that exists."""
+    found = {}
+    for start in range(0, len(uuids), IN_CHUNK):
+        chunk = list(uuids[start : start + IN_CHUNK])
+        for row in ctx.connection.execute(
+            _select_timestamps, {"uuids": chunk}
+        ):
+            found[row[0]] = (row[1], row[2])
+    return found

@@ -77,7 +77,7 @@ KNOWN_NOVA_VERSIONS = {
 
 #: Nova's symbolic page sizes (nova.virt.hardware.MEMPAGES_*), which it
 #: keeps in InstanceNUMACell.pagesize where a size in KiB would be.
-_NOVA_PAGESIZE_POLICIES = {-1: "small", -2: "large", -3: "any"}
+NOVA_PAGESIZE_POLICIES = {-1: "small", -2: "large", -3: "any"}
 
 _PER_MOVE = (
     "ignore_hosts",
@@ -308,14 +308,14 @@ def _numa(value: Any, notes: list[str]) -> InstanceNUMATopology | None:
         cell = InstanceNUMACell()
         pagesize = cell_data.get("pagesize")
         if type(pagesize) is int and pagesize < 0:
-            if pagesize not in _NOVA_PAGESIZE_POLICIES:
+            if pagesize not in NOVA_PAGESIZE_POLICIES:
                 raise _fail(
                     f"{cell_where}.pagesize",
                     f"unknown Nova symbolic page size {pagesize}",
                 )
             # A policy, not a size: reqspec keeps it in a field of its own.
             cell_data = dict(cell_data, pagesize=None)
-            cell.pagesize_policy = _NOVA_PAGESIZE_POLICIES[pagesize]
+            cell.pagesize_policy = NOVA_PAGESIZE_POLICIES[pagesize]
         _copy(
             cell,
             cell_data,

@@ -5,17 +5,21 @@ import datetime
 import hashlib
 import pathlib
 import secrets
+from typing import Any
+import uuid
 
 import pytest
 import sqlalchemy as sa
 
 from reqspec.cmd import manage
 from reqspec.db import engines
+from reqspec.objects import nova_export
 from reqspec.objects import nova_translation
 from reqspec.objects import RequestSpec
 from tests.conftest import Env
 from tests.fixtures import databases
 from tests.fixtures import nova_api
+from tests.fixtures import specs
 
 REFUSED = {
     "unsupported-architecture",
@@ -252,3 +256,117 @@ def _seconds(value: datetime.datetime | str | None) -> str | None:
     if isinstance(value, str):
         value = datetime.datetime.fromisoformat(value)
     return None if value is None else value.replace(microsecond=0).isoformat()
+
+
+def _export(url: str, *extra: str) -> int:
+    return manage.main(["export-nova", "--connection", url, *extra])
+
+
+def _nova_rows(url: str) -> dict[str, Any]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                r.instance_uuid: r
+                for r in conn.execute(sa.select(nova_api.request_specs))
+            }
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def empty_nova_url(
+    backend: str, provisioners: dict[str, databases.Provisioner]
+) -> Iterator[str]:
+    """A Nova API database whose request_specs table is empty."""
+    provisioner = databases.provisioner_for(provisioners, backend)
+    url = provisioner.create("nova_export")
+    nova_api.populate(url, [])
+    yield url
+    engines.dispose(url)
+    provisioner.drop(url)
+
+
+def test_export_writes_every_spec_back_idempotently(
+    db: Env,
+    nova_url: str,
+    empty_nova_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _import(nova_url)
+    # A server already scheduled: its spec lives in a cell.
+    in_cell = specs.realistic_spec(str(uuid.uuid4()))
+    in_cell._context = db.cell_context(0)
+    in_cell.create()
+    capsys.readouterr()
+    good = [r for r in nova_api.rows() if r["case"] not in REFUSED]
+
+    assert _export(empty_nova_url, "--batch-size", "4") == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    counts = _outcomes(out)
+    assert counts["written"] == len(good) + 1
+    assert counts["total"] == len(good) + 1
+    assert "cell1" in out
+    written = _nova_rows(empty_nova_url)
+    assert len(written) == len(good) + 1
+    for row in good:
+        exported = written[row["instance_uuid"]]
+        stored = RequestSpec.get_by_instance_uuid(db.ctx, row["instance_uuid"])
+        back = nova_translation.translate(row["instance_uuid"], exported.spec)
+        assert _same(back.spec, stored)
+        # Nova's own timestamps, carried through reqspec.
+        assert _seconds(exported.created_at) == _seconds(row["created_at"])
+    back = nova_translation.translate(
+        in_cell.instance_uuid, written[in_cell.instance_uuid].spec
+    )
+    assert _same(back.spec, in_cell)
+
+    # A re-run writes nothing; a changed spec is updated, nothing else.
+    assert _export(empty_nova_url) == 0
+    assert _outcomes(capsys.readouterr().out)["unchanged"] == len(good) + 1
+    changed = RequestSpec.get_by_instance_uuid(
+        db.ctx, good[0]["instance_uuid"]
+    )
+    changed.availability_zone = "az-after-import"
+    changed.save()
+    assert _export(empty_nova_url) == 0
+    counts = _outcomes(capsys.readouterr().out)
+    assert (counts["updated"], counts["unchanged"]) == (1, len(good))
+    row = _nova_rows(empty_nova_url)[good[0]["instance_uuid"]]
+    spec = nova_translation.translate(good[0]["instance_uuid"], row.spec).spec
+    assert spec.availability_zone == "az-after-import"
+    assert row.updated_at is not None
+    assert len(_nova_rows(empty_nova_url)) == len(good) + 1
+
+
+def test_export_into_the_source_leaves_equal_rows_alone(
+    db: Env, nova_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _import(nova_url)
+    before = _nova_rows(nova_url)
+    capsys.readouterr()
+    assert _export(nova_url) == 0
+    counts = _outcomes(capsys.readouterr().out)
+    good = len(nova_api.rows()) - len(REFUSED)
+    assert (counts["unchanged"], counts["written"]) == (good, 0)
+    # Nova's rows keep everything, its own bookkeeping included.
+    assert _nova_rows(nova_url) == before
+
+
+def test_export_refuses_a_database_that_is_not_nova(
+    db: Env, empty_database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = engines.create_engine(empty_database_url, max_retries=0)
+    engine.connect().close()
+    engine.dispose()
+    assert _export(empty_database_url) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("error: the Nova API database has no request_specs")
+    assert len(err.strip().splitlines()) == 1
+
+
+def _same(one: RequestSpec, other: RequestSpec) -> bool:
+    complete = nova_export.complete
+    return complete(one).to_document() == complete(other).to_document()
