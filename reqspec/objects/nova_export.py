@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 from typing import TypeVar
 
 from oslo_serialization import jsonutils
-from oslo_utils import uuidutils
 from oslo_versionedobjects import fields as ovo_fields
 
 from reqspec import exception
@@ -203,9 +202,10 @@ def _group(group: InstanceGroup) -> dict[str, Any]:
 def _security_group(group: SecurityGroup) -> dict[str, Any]:
     name = group.name
     uuid = group.uuid if "uuid" in group else None
-    if uuid == name or (uuid is None and uuidutils.is_uuid_like(name)):
+    if uuid == name:
         # Given by uuid at boot: Nova's API keeps such a group as its uuid
-        # alone (nova.network.security_group_api.populate_security_groups).
+        # alone (nova.network.security_group_api.populate_security_groups),
+        # which nova_translation reads as this very pair.
         return _wrap("SecurityGroup", {"uuid": name})
     return _wrap("SecurityGroup", _values(group, ("name", "uuid")))
 

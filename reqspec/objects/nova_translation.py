@@ -220,7 +220,7 @@ def _request_spec(
     spec.flavor = _flavor(data["flavor"])
     spec.image = _image(data.get("image"), notes)
     spec.numa_topology = _numa(data.get("numa_topology"), notes)
-    spec.pci_requests = _pci(data.get("pci_requests"))
+    spec.pci_requests = _pci(data.get("pci_requests"), notes)
     spec.limits = _limits(data.get("limits"), notes)
     hints = data.get("scheduler_hints") or {}
     _set(spec, "scheduler_hints", hints, "spec")
@@ -340,7 +340,7 @@ def _numa(value: Any, notes: list[str]) -> InstanceNUMATopology | None:
     return topology
 
 
-def _pci(value: Any) -> InstancePCIRequests | None:
+def _pci(value: Any, notes: list[str]) -> InstancePCIRequests | None:
     if value is None:
         return None
     where = "spec.pci_requests"
@@ -358,6 +358,10 @@ def _pci(value: Any) -> InstancePCIRequests | None:
             ("count", "spec", "alias_name", "numa_policy", "request_id"),
             item_where,
         )
+        if item_data.get("requester_id") is not None:
+            # The Neutron port a device is for: compute binds it from the
+            # instance's own PCI requests; scheduling never reads it.
+            notes.append("dropped PCI request requester_id (a port's)")
         items.append(item)
     requests.requests = items
     return requests

@@ -92,7 +92,7 @@ def test_symbolic_page_sizes_and_uuid_security_groups_go_back() -> None:
     groups = data["security_groups"]["nova_object.data"]["objects"]
     assert [g["nova_object.data"] for g in groups] == [
         {"name": "web"},
-        {"uuid": group_uuid},
+        {"name": group_uuid},  # as releases before SecurityGroup 1.2 did
         {"uuid": group_uuid},
     ]
 
