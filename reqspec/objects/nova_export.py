@@ -2,7 +2,7 @@
 
 The way back from reqspec to Nova: each spec becomes the ``nova_object``
 primitive of a Nova RequestSpec 1.15 (with Nova 34's nested versions, as
-``nova_translation.KNOWN_NOVA_VERSIONS`` lists them), holding what Nova's
+``nova_primitive.KNOWN_NOVA_VERSIONS`` lists them), holding what Nova's
 own ``RequestSpec._get_update_primitives`` stores: every persistent field,
 the per-move ones as None, a server group without members and hosts.
 ``nova_translation`` reads such a row back to the same spec.
@@ -28,6 +28,7 @@ from reqspec import exception
 from reqspec.db import nova_target
 from reqspec.db import request_specs as db
 from reqspec.objects import base
+from reqspec.objects import nova_primitive
 from reqspec.objects import nova_translation
 from reqspec.objects.flavor import Flavor
 from reqspec.objects.image_meta import ImageMeta
@@ -45,11 +46,11 @@ ObjT = TypeVar("ObjT", bound=base.ReqspecObject)
 
 #: Nova 34's versions of what an exported row holds.
 NOVA_VERSIONS = {
-    **nova_translation.KNOWN_NOVA_VERSIONS,
-    "RequestSpec": nova_translation.NEWEST_NOVA_VERSION,
+    **nova_primitive.KNOWN_NOVA_VERSIONS,
+    "RequestSpec": nova_primitive.NEWEST_NOVA_VERSION,
 }
 
-_PAGESIZES = {v: k for k, v in nova_translation.NOVA_PAGESIZE_POLICIES.items()}
+_PAGESIZES = {v: k for k, v in nova_primitive.NOVA_PAGESIZE_POLICIES.items()}
 
 #: Nova RequestSpec fields that are per move: stored as None, as Nova does.
 _NONE_IN_NOVA_ROWS = ("ignore_hosts", "requested_destination", "retry")

@@ -37,11 +37,17 @@ from oslo_serialization import jsonutils
 from oslo_utils import versionutils
 
 from reqspec import exception
-from reqspec.objects import base
 from reqspec.objects.flavor import Flavor
 from reqspec.objects.image_meta import ImageMeta
 from reqspec.objects.image_meta import ImageMetaProps
 from reqspec.objects.instance_group import InstanceGroup
+from reqspec.objects.nova_primitive import Bad as _Bad
+from reqspec.objects.nova_primitive import copy_fields as _copy
+from reqspec.objects.nova_primitive import fail as _fail
+from reqspec.objects.nova_primitive import NEWEST_NOVA_VERSION
+from reqspec.objects.nova_primitive import NOVA_PAGESIZE_POLICIES
+from reqspec.objects.nova_primitive import set_field as _set
+from reqspec.objects.nova_primitive import unwrap as _unwrap
 from reqspec.objects.numa import InstanceNUMACell
 from reqspec.objects.numa import InstanceNUMATopology
 from reqspec.objects.pci import InstancePCIRequest
@@ -50,34 +56,6 @@ from reqspec.objects.request_spec import RequestSpec
 from reqspec.objects.scheduling import NUMATopologyLimits
 from reqspec.objects.scheduling import SchedulerLimits
 from reqspec.objects.security_group import SecurityGroup
-
-#: The newest Nova RequestSpec version this translation knows.
-NEWEST_NOVA_VERSION = "1.15"
-#: The oldest one Nova ever stored (request_specs appeared with 1.5).
-OLDEST_NOVA_VERSION = "1.5"
-
-#: The newest version of each nested Nova object this translation reads
-#: (Nova 34's). A newer one may carry a constraint this module would not
-#: see, so it is refused; only ImageMetaProps, whose every unknown property
-#: is listed in a note anyway, is taken at a newer minor version.
-KNOWN_NOVA_VERSIONS = {
-    "Flavor": "1.2",
-    "ImageMeta": "1.8",
-    "ImageMetaProps": "1.44",
-    "InstanceGroup": "1.11",
-    "InstanceNUMATopology": "1.3",
-    "InstanceNUMACell": "1.6",
-    "InstancePCIRequests": "1.1",
-    "InstancePCIRequest": "1.4",
-    "SchedulerLimits": "1.0",
-    "NUMATopologyLimits": "1.1",
-    "SecurityGroupList": "1.1",
-    "SecurityGroup": "1.2",
-}
-
-#: Nova's symbolic page sizes (nova.virt.hardware.MEMPAGES_*), which it
-#: keeps in InstanceNUMACell.pagesize where a size in KiB would be.
-NOVA_PAGESIZE_POLICIES = {-1: "small", -2: "large", -3: "any"}
 
 _PER_MOVE = (
     "ignore_hosts",
@@ -96,76 +74,6 @@ class Translation:
 
     spec: RequestSpec
     notes: list[str]
-
-
-class _Bad(Exception):
-    pass
-
-
-def _fail(where: str, reason: str) -> _Bad:
-    return _Bad(f"{where}: {reason}")
-
-
-def _unwrap(
-    value: Any, name: str, where: str, notes: list[str] | None = None
-) -> tuple[str, dict[str, Any]]:
-    """(version, data) of a Nova object primitive of class ``name``."""
-    if not isinstance(value, dict) or "nova_object.data" not in value:
-        raise _fail(where, f"expected a Nova {name} object")
-    found = value.get("nova_object.name")
-    if found != name:
-        raise _fail(where, f"expected a Nova {name} object, got {found}")
-    data = value["nova_object.data"]
-    if not isinstance(data, dict):
-        raise _fail(where, "nova_object.data is not an object")
-    version = str(value.get("nova_object.version", ""))
-    known = KNOWN_NOVA_VERSIONS.get(name)
-    if known is not None:
-        _check_version(name, version, known, where, notes)
-    return version, data
-
-
-def _check_version(
-    name: str, version: str, known: str, where: str, notes: list[str] | None
-) -> None:
-    try:
-        parsed = versionutils.convert_version_to_tuple(version)
-    except ValueError:
-        raise _fail(where, f"bad {name} version {version!r}") from None
-    newest = versionutils.convert_version_to_tuple(known)
-    if parsed <= newest:
-        return
-    if notes is not None and parsed[0] == newest[0]:
-        notes.append(
-            f"{name} {version} is newer than this importer knows ({known}): "
-            "properties it does not know are dropped"
-        )
-        return
-    raise _fail(
-        where,
-        f"Nova {name} {version} is newer than this importer knows "
-        f"(up to {known})",
-    )
-
-
-def _set(obj: base.ReqspecObject, name: str, value: Any, where: str) -> None:
-    try:
-        setattr(obj, name, value)
-    except (ValueError, TypeError) as err:
-        raise _fail(f"{where}.{name}", str(err)) from None
-
-
-def _copy(
-    obj: base.ReqspecObject,
-    data: dict[str, Any],
-    names: tuple[str, ...],
-    where: str,
-) -> None:
-    """Copy the fields that Nova set (to a value) into ``obj``."""
-    for name in names:
-        value = data.get(name)
-        if value is not None:
-            _set(obj, name, value, where)
 
 
 def translate(instance_uuid: str, text: str) -> Translation:

@@ -11,6 +11,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from reqspec import objects
 from reqspec.cmd import manage
 from reqspec.db import engines
 from reqspec.objects import nova_export
@@ -370,3 +371,33 @@ def test_export_refuses_a_database_that_is_not_nova(
 def _same(one: RequestSpec, other: RequestSpec) -> bool:
     complete = nova_export.complete
     return complete(one).to_document() == complete(other).to_document()
+
+
+def test_export_lists_a_spec_nova_cannot_hold_and_exits_1(
+    db: Env, empty_nova_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = specs.realistic_spec(str(uuid.uuid4()))
+    good._context = db.ctx
+    good.create()
+    odd = specs.realistic_spec(str(uuid.uuid4()))
+    odd.numa_topology = objects.InstanceNUMATopology(
+        cells=[
+            objects.InstanceNUMACell(
+                id=0,
+                cpuset={0},
+                memory=1024,
+                pagesize=2048,
+                pagesize_policy="large",
+            )
+        ]
+    )
+    odd._context = db.ctx
+    odd.create()
+    assert _export(empty_nova_url) == 1
+    out, err = capsys.readouterr()
+    assert err == ""
+    counts = _outcomes(out)
+    assert (counts["written"], counts["unconvertible"]) == (1, 1)
+    (line,) = [ln for ln in out.splitlines() if odd.instance_uuid in ln]
+    assert "both a page size and a page size policy" in line
+    assert set(_nova_rows(empty_nova_url)) == {good.instance_uuid}

@@ -47,7 +47,7 @@ def test_an_sqlite_source_is_not_touched(nova_url: str) -> None:
     assert _digest(path) == before
     assert os.stat(path).st_mtime_ns == mtime
     # No WAL switch: no side files, and the journal mode is still Nova's.
-    assert not [p for p in path.parent.iterdir() if p.name != path.name]
+    assert [p.name for p in path.parent.glob(path.name + "*")] == [path.name]
     with sa.create_engine(f"sqlite:///{path}").connect() as conn:
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
     assert mode == "delete"
