@@ -7,6 +7,8 @@ and in every migration.
 """
 
 import datetime
+from typing import Any
+from typing import cast
 
 from oslo_utils import timeutils
 import sqlalchemy as sa
@@ -25,6 +27,48 @@ NAMING_CONVENTION = {
 # SQLite but only 64 KiB on MySQL/MariaDB, where MEDIUMTEXT (16 MiB) is
 # needed.
 LargeText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
+#: Byte-for-byte collations of MySQL/MariaDB, by server. Both are binary
+#: *and* NO PAD: ``utf8mb4_bin`` alone still ignores trailing spaces.
+BINARY_COLLATIONS = {
+    "mariadb": "utf8mb4_nopad_bin",
+    "mysql": "utf8mb4_0900_bin",
+}
+
+
+def binary_collation(dialect: sa.Dialect) -> str:
+    """The byte-for-byte collation of a (connected) MySQL/MariaDB dialect."""
+    server = "mariadb" if getattr(dialect, "is_mariadb", False) else "mysql"
+    return BINARY_COLLATIONS[server]
+
+
+class Identifier(sa.types.TypeDecorator[str]):
+    """A column that lookups and project scoping compare: uuids, project
+    and user ids, cell names, hosts and nodes.
+
+    Such a value must equal only itself, byte for byte, on every backend.
+    PostgreSQL (deterministic collation) and SQLite (BINARY) do that
+    already; MySQL/MariaDB compare under the server's default collation,
+    where ``PROJ-B``, ``prój-b`` and ``proj-b `` all equal ``proj-b``: one
+    project would reach another's rows. There the column gets a binary,
+    NO PAD collation (chosen per server: the two name it differently).
+    """
+
+    impl = sa.String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> Any:
+        if dialect.name == "mysql":
+            length = cast(sa.String, self.impl_instance).length
+            return dialect.type_descriptor(
+                mysql.VARCHAR(
+                    length,
+                    charset="utf8mb4",
+                    collation=binary_collation(dialect),
+                )
+            )
+        return dialect.type_descriptor(self.impl_instance)
 
 
 #: Table options for MySQL/MariaDB (ignored elsewhere).
@@ -63,13 +107,13 @@ class RequestSpecMixin(TimestampMixin):
 
     id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True)
     instance_uuid: orm.Mapped[str] = orm.mapped_column(
-        sa.String(36), nullable=False, unique=True
+        Identifier(36), nullable=False, unique=True
     )
     project_id: orm.Mapped[str | None] = orm.mapped_column(
-        sa.String(255), nullable=True, index=True
+        Identifier(255), nullable=True, index=True
     )
     instance_group_uuid: orm.Mapped[str | None] = orm.mapped_column(
-        sa.String(36), nullable=True, index=True
+        Identifier(36), nullable=True, index=True
     )
     generation: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False)
     spec: orm.Mapped[str] = orm.mapped_column(LargeText, nullable=False)

@@ -367,10 +367,9 @@ class RequestSpec(base.ReqspecObject):
         context, if it belongs to another project).
         """
         uuid = _checked_uuid(instance_uuid)
-        row = db.get_by_instance_uuid(
-            context, uuid, project_scope.scope_of(context)
-        )
-        if row is None:
+        scope = project_scope.scope_of(context)
+        row = db.get_by_instance_uuid(context, uuid, scope)
+        if row is None or not project_scope.owns(scope, row.project_id):
             raise exception.RequestSpecNotFound(instance_uuid=uuid)
         return cls._from_db_row(context, row)
 
@@ -383,10 +382,13 @@ class RequestSpec(base.ReqspecObject):
         uuids = list(dict.fromkeys(_checked_uuid(u) for u in instance_uuids))
         if not uuids:
             return []
-        rows = db.get_by_instance_uuids(
-            context, uuids, project_scope.scope_of(context)
-        )
-        by_uuid = {row.instance_uuid: row for row in rows}
+        scope = project_scope.scope_of(context)
+        rows = db.get_by_instance_uuids(context, uuids, scope)
+        by_uuid = {
+            row.instance_uuid: row
+            for row in rows
+            if project_scope.owns(scope, row.project_id)
+        }
         return [
             cls._from_db_row(context, by_uuid[uuid])
             for uuid in uuids
@@ -408,7 +410,8 @@ class RequestSpec(base.ReqspecObject):
         scope = project_scope.scope_of(context)
         for rows in db.iter_batches(context, batch_size, scope):
             for row in rows:
-                yield cls._from_db_row(context, row)
+                if project_scope.owns(scope, row.project_id):
+                    yield cls._from_db_row(context, row)
 
     def create(self) -> None:
         """Store a new spec in the context's database, at generation 1."""
