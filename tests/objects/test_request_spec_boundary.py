@@ -58,6 +58,11 @@ def _refused(call: Callable[[], object], match: str) -> str:
         "7f1e2d3c4b5a49688776a5b4c3d2e1f0",  # no dashes
         "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f",  # one digit short
         "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0' OR '1'='1",
+        # A "$" in the pattern let a final newline through (issue 13).
+        "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0\n",
+        "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0\r\n",
+        "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0 ",
+        "\n7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
         "",
         None,
         42,
@@ -72,6 +77,32 @@ def test_bad_uuids(db: Env, bad: object) -> None:
         lambda: objects.RequestSpec.get_by_instance_uuids(db.ctx, [bad]),  # type: ignore[list-item]
         "instance uuid",
     )
+
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\n", " ", "\x00"])
+def test_a_uuid_with_anything_after_it_creates_nothing(
+    db: Env, suffix: str
+) -> None:
+    """Issue 13: ``UUID + "\\n"`` passed validation; SQLite stored a second
+    row for the instance, MariaDB cut it to 36 characters."""
+    flavor = new_spec(db.ctx, UUID).flavor
+    for ctx in (db.ctx, db.cell_context(0)):
+        _refused(
+            lambda c=ctx: objects.RequestSpec.from_components(
+                c, instance_uuid=UUID + suffix, flavor=flavor
+            ),
+            "8-4-4-4-12",
+        )
+    with pytest.raises(exception.InstanceNotFound):
+        objects.InstanceMapping.get_by_instance_uuid(db.ctx, UUID + suffix)
+    new_spec(db.ctx, UUID).create()
+    _refused(
+        lambda: objects.RequestSpec.get_by_instance_uuid(
+            db.ctx, UUID + suffix
+        ),
+        "instance uuid",
+    )
+    assert [row[0] for row in _rows(db.api_url)] == [UUID]
 
 
 class TestNothingInvalidIsWritten:
