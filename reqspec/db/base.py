@@ -23,10 +23,48 @@ NAMING_CONVENTION = {
     "ck": "ck_%(table_name)s_%(constraint_name)s",
 }
 
+
+class _SQLiteDocument(sa.Text):
+    """TEXT whose value SQLite hands over as bytes, decoded here.
+
+    SQLite stores whatever bytes it is given in a TEXT column, and pysqlite
+    decodes every TEXT value while fetching: one row holding invalid UTF-8
+    made the whole fetch fail, taking every other row of a get-many or an
+    iteration down with it, with no word of which row it was. Read as a
+    BLOB, a valid document comes back as the same ``str``; an invalid one
+    comes back as the undecoded ``bytes``, which the objects layer refuses
+    as ``InvalidRequestSpec`` naming that row alone. (PostgreSQL and MySQL
+    refuse to store invalid UTF-8 in the first place.)
+    """
+
+    def column_expression(self, colexpr: Any) -> Any:
+        return sa.cast(colexpr, _BlobOfText())
+
+
+class _BlobOfText(sa.LargeBinary):
+    """What the cast above reads: the stored bytes, decoded if they can be."""
+
+    def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
+        return _decode_document
+
+
+def _decode_document(value: bytes | None) -> str | bytes | None:
+    if value is None:
+        return None
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value
+
+
 # A document may be several megabytes. TEXT is unbounded on PostgreSQL and
 # SQLite but only 64 KiB on MySQL/MariaDB, where MEDIUMTEXT (16 MiB) is
 # needed.
-LargeText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+LargeText = (
+    sa.Text()
+    .with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+    .with_variant(_SQLiteDocument(), "sqlite")
+)
 
 
 #: Byte-for-byte collations of MySQL/MariaDB, by server. Both are binary

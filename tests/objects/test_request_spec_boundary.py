@@ -14,6 +14,7 @@ from reqspec import exception
 from reqspec import objects
 from reqspec.db import engines
 from tests.conftest import Env
+from tests.fixtures import specs
 from tests.fixtures.spec_worker import new_spec
 
 CONF = conf.CONF
@@ -255,3 +256,62 @@ class TestStoredDocumentsAreChecked:
             lambda: objects.RequestSpec.get_by_instance_uuid(user, UUID),
             "non-negative",
         )
+
+
+class TestADamagedRowIsNamedAndTheOthersLoad:
+    """Issue 13: invalid UTF-8 in a row on SQLite raised ``DatabaseError``
+    naming nothing, and broke every get-many and ``iter_all`` that met
+    it."""
+
+    @staticmethod
+    def _rows(ctx: context.RequestContext) -> tuple[list[str], str]:
+        uuids = []
+        for _ in range(3):
+            spec = specs.make_spec(ctx)
+            specs.store_old_row(ctx, spec, "1.0")
+            uuids.append(spec.instance_uuid)
+        specs.damage_row(ctx, uuids[1])
+        return uuids, uuids[1]
+
+    def test_each_read_names_the_damaged_instance(self, db: Env) -> None:
+        for ctx in (db.ctx, db.cell_context(0)):
+            self._each_read_names_it(db.backend, ctx)
+
+    def _each_read_names_it(
+        self, backend: str, ctx: context.RequestContext
+    ) -> None:
+        uuids, bad = self._rows(ctx)
+        reads: list[Callable[[], object]] = [
+            lambda: objects.RequestSpec.get_by_instance_uuid(ctx, bad),
+            lambda: objects.RequestSpec.get_by_instance_uuids(ctx, uuids),
+            lambda: list(objects.RequestSpec.iter_all(ctx, batch_size=2)),
+        ]
+        for read in reads:
+            message = _refused(read, f"stored spec of instance {bad}")
+            assert ctx.database in message
+            if backend == "sqlite":
+                assert "not valid UTF-8 (byte 0xff" in message
+        good = [u for u in uuids if u != bad]
+        loaded = objects.RequestSpec.get_by_instance_uuids(ctx, good)
+        assert [s.instance_uuid for s in loaded] == good
+
+    def test_the_others_load_around_it(self, db: Env) -> None:
+        for ctx in (db.ctx, db.cell_context(0)):
+            self._the_others_load(ctx)
+
+    def _the_others_load(self, ctx: context.RequestContext) -> None:
+        uuids, bad = self._rows(ctx)
+        good = [u for u in uuids if u != bad]
+        met: list[tuple[str, str]] = []
+
+        def note(uuid: str, err: exception.InvalidRequestSpec) -> None:
+            met.append((uuid, err.message))
+
+        many = objects.RequestSpec.get_by_instance_uuids(
+            ctx, uuids, on_damaged=note
+        )
+        assert [s.instance_uuid for s in many] == good
+        every = objects.RequestSpec.iter_all(ctx, 1, on_damaged=note)
+        assert sorted(s.instance_uuid for s in every) == sorted(good)
+        assert [uuid for uuid, _ in met] == [bad, bad]
+        assert all(bad in message for _, message in met)
