@@ -1,5 +1,6 @@
 """Instance mappings: which database holds a server's spec (API database)."""
 
+from collections.abc import Sequence
 from typing import Any
 from typing import TYPE_CHECKING
 
@@ -93,6 +94,50 @@ class InstanceMapping(base.ReqspecObject):
         if row is None:
             raise exception.InstanceNotFound(instance_uuid=uuid)
         return cls._from_db_row(context, row)
+
+    @classmethod
+    def get_by_instance_uuids(
+        cls, context: "RequestContext", instance_uuids: Sequence[str]
+    ) -> dict[str, "InstanceMapping"]:
+        """The mappings of the given servers that exist, by uuid, read
+        with one query."""
+        uuids = list(dict.fromkeys(_server_uuid(u) for u in instance_uuids))
+        rows = db.get_by_instance_uuids(context, uuids) if uuids else []
+        return {
+            row["instance_uuid"]: cls._from_db_row(context, row)
+            for row in rows
+        }
+
+    @classmethod
+    def record_builds(
+        cls,
+        context: "RequestContext",
+        groups: Sequence[tuple[CellMapping, str, str, Sequence[str]]],
+    ) -> set[str]:
+        """``start_move`` from the API database for many unscheduled
+        servers, in one transaction: ``groups`` are (target cell, host,
+        node, uuids). Returns the uuids recorded as asked; the others
+        were built or recorded by someone else meanwhile."""
+        return db.record_builds(
+            context,
+            [
+                (cell.id, host, node, uuids)
+                for cell, host, node, uuids in groups
+            ],
+        )
+
+    @classmethod
+    def finish_builds(
+        cls,
+        context: "RequestContext",
+        target: CellMapping,
+        instance_uuids: Sequence[str],
+    ) -> set[str]:
+        """The last step of builds whose copies ``target`` holds: point
+        the mappings at it, clear the records and delete the API
+        database's specs, in one transaction. Returns the uuids built in
+        ``target`` now; the others were aborted or moved on."""
+        return db.finish_builds(context, target.id, instance_uuids)
 
     @classmethod
     def get_all(
@@ -196,32 +241,72 @@ class InstanceMapping(base.ReqspecObject):
         self.move_node = node
         self.obj_reset_changes()
 
-    def _move_expected(self, step: str) -> dict[str, Any]:
+    def _move_expected(self, step: str | tuple[str, ...]) -> dict[str, Any]:
         return {
             "move_step": step,
             "move_target_cell_id": _cell_id(self.move_target),
         }
 
     def mark_written(self) -> bool:
-        """recorded -> written: the target cell holds the server and spec."""
+        """recorded -> written: the target cell holds the server and spec.
+
+        (Moves no longer stop here; records left at ``written`` by an
+        older version are still finished.)"""
         return self._update(
             self._move_expected("recorded"), {"move_step": "written"}
         )
 
     def point_at_target(self) -> bool:
-        """written -> mapped: the target cell's copy becomes the spec."""
-        return self._update(
-            self._move_expected("written"),
+        """recorded or written -> mapped: the target cell's copy becomes
+        the spec. Only once the target holds the server and spec."""
+        done = self._update(
+            self._move_expected(("recorded", "written")),
             {
                 "move_step": "mapped",
                 "cell_id": _cell_id(self.move_target),
                 "fault": None,
             },
         )
+        if done:
+            self.move_step = "mapped"
+            self.cell_mapping = self.move_target
+            self.fault = None
+            self.obj_reset_changes()
+        return done
+
+    def finish_build(self) -> bool:
+        """A build whose copies the target holds -> done: the mapping
+        points at the target, the record is cleared and the API
+        database's spec deleted, in one transaction."""
+        target = self.move_target
+        if self.move_source is not None or target is None:
+            raise exception.ObjectActionError(
+                action="finish a build", reason="no build is recorded"
+            )
+        done = self.instance_uuid in self.finish_builds(
+            self._context, target, [self.instance_uuid]
+        )
+        if done:
+            self._moved()
+        return done
 
     def finish_move(self) -> bool:
         """mapped -> no move: the source copy is gone."""
-        return self._update(self._move_expected("mapped"), _NO_MOVE)
+        done = self._update(self._move_expected("mapped"), _NO_MOVE)
+        if done:
+            self._moved()
+        return done
+
+    def _moved(self) -> None:
+        """This object as its row now is: in the target, no move."""
+        self.cell_mapping = self.move_target
+        self.fault = None
+        self.move_step = None
+        self.move_source = None
+        self.move_target = None
+        self.move_host = None
+        self.move_node = None
+        self.obj_reset_changes()
 
     def abort_move(self) -> bool:
         """recorded -> no move: only before anything reached the target."""
