@@ -163,6 +163,36 @@ def create(
 
 
 @transactions.api_writer
+def create_many(
+    ctx: "RequestContext", specs: Sequence[request_specs.SpecRow]
+) -> None:
+    """Insert an unscheduled mapping and the spec document of each server,
+    in one transaction (all or nothing). ``ctx`` must address the API
+    database."""
+    now = base.utcnow()
+    try:
+        ctx.connection.execute(
+            _table.insert(),
+            [
+                {
+                    "instance_uuid": s.instance_uuid,
+                    "project_id": s.project_id,
+                    "created_at": now,
+                }
+                for s in specs
+            ],
+        )
+    except db_exc.DBDuplicateEntry as err:
+        raise exception.InstanceExists(
+            instance_uuid=specs[0].instance_uuid
+            if len(specs) == 1
+            else "of this request",
+            database=ctx.database,
+        ) from err
+    request_specs.create_many(ctx, specs)
+
+
+@transactions.api_writer
 def update(
     ctx: "RequestContext",
     instance_uuid: str,
@@ -302,3 +332,25 @@ def finish_builds(
     # A built server's spec lives in its cell only.
     request_specs.destroy_many(ctx, sorted(done))
     return done
+
+
+_set_fault = (
+    _table.update()
+    .where(_in_uuids, _c.cell_id.is_(None), _c.move_step.is_(None))
+    .values(fault=sa.bindparam("fault"), updated_at=sa.bindparam("now"))
+)
+
+
+@transactions.api_writer
+def set_faults(
+    ctx: "RequestContext", instance_uuids: Sequence[str], fault: str | None
+) -> int:
+    """Set the fault of the unscheduled servers among ``instance_uuids``
+    (no cell, no move); returns how many."""
+    now = base.utcnow()
+    return sum(
+        ctx.connection.execute(
+            _set_fault, {"uuids": chunk, "fault": fault, "now": now}
+        ).rowcount
+        for chunk in _chunks(instance_uuids)
+    )

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING
 
 from reqspec import exception
 from reqspec.db import instance_mappings as db
+from reqspec.db import request_specs as specs_db
 from reqspec.objects import base
 from reqspec.objects import fields
+from reqspec.objects import project_scope
 from reqspec.objects.cell_mapping import CellMapping
 
 if TYPE_CHECKING:
@@ -195,6 +197,44 @@ class InstanceMapping(base.ReqspecObject):
         self.fault = None
         self.obj_reset_changes()
 
+    @classmethod
+    def create_for_request(
+        cls,
+        context: "RequestContext",
+        spec: "RequestSpec",
+        instance_uuids: Sequence[str],
+    ) -> None:
+        """Store an unscheduled mapping and a spec for each of the servers
+        of one request in the API database, in one transaction (all or
+        nothing). The specs are ``spec`` with each uuid in turn (``spec``
+        keeps the last one). ``InstanceExists`` if any server already has
+        a mapping."""
+        if context.cell is not None:
+            raise exception.ObjectActionError(
+                action="create instance mappings",
+                reason="mappings live in the API database; use a context "
+                "that is not targeted at a cell",
+            )
+        spec._check_project_scope()
+        project_scope.check_project_column(spec.project_id)
+        rows = []
+        for uuid in instance_uuids:
+            try:
+                spec.instance_uuid = uuid
+            except ValueError as err:
+                raise exception.InvalidRequestSpec(reason=str(err)) from err
+            rows.append(
+                specs_db.SpecRow(
+                    0,
+                    uuid,
+                    spec.project_id,
+                    1,
+                    spec.to_document(),
+                    spec.instance_group_uuid,
+                )
+            )
+        db.create_many(context, rows)
+
     def _update(
         self, expected: dict[str, Any], values: dict[str, Any]
     ) -> bool:
@@ -317,6 +357,17 @@ class InstanceMapping(base.ReqspecObject):
         return self._update(
             {"cell_id": None, "move_step": None}, {"fault": fault}
         )
+
+    @classmethod
+    def set_faults(
+        cls,
+        context: "RequestContext",
+        instance_uuids: Sequence[str],
+        fault: str | None,
+    ) -> int:
+        """``set_fault`` for many servers in one statement; those built or
+        being built meanwhile are left alone. Returns how many were set."""
+        return db.set_faults(context, instance_uuids, fault)
 
     def destroy(self) -> None:
         if not db.destroy(self._context, self.instance_uuid):
