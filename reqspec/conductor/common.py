@@ -123,6 +123,11 @@ class MoveResult:
     note: str = ""
 
     @property
+    def built(self) -> bool:
+        """False for a build that failed (the note says why)."""
+        return self.cell is not None
+
+    @property
     def why(self) -> str:
         if self.selection is not None:
             return self.selection.explain()
