@@ -7,14 +7,13 @@ from reqspec.conductor.request import per_move_request
 from reqspec.lifecycle import transfer
 from reqspec.objects import InstanceMapping
 from reqspec.objects import RequestSpec
-from reqspec.scheduler.scheduler import Scheduler
 from reqspec.scheduler.selection import Selection
 
 
 def build_server(
     ctx: context.RequestContext,
     instance_uuid: str,
-    scheduler: Scheduler | None = None,
+    scheduler: common.Selector | None = None,
 ) -> common.MoveResult:
     """Schedule an unscheduled server and move its spec to the cell.
 
