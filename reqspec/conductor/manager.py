@@ -168,14 +168,15 @@ class ConductorManager:
                 continue  # failed for a reason; left for the operator
             uuid = mapping.instance_uuid
             try:
-                build.build_server(ctx, uuid, self.scheduler)
+                result = build.build_server(ctx, uuid, self.scheduler)
             except (exception.MoveInProgress, exception.InstanceConflict):
                 # A live conductor got to it meanwhile: its build wins.
                 continue
             except EXPECTED as err:
                 run.build_failed.append((uuid, err.message))
             else:
-                run.built.append(uuid)
+                if result.selection is not None:  # not someone else's
+                    run.built.append(uuid)
         return run
 
 
