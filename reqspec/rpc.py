@@ -14,8 +14,9 @@ in one process) with ``[DEFAULT] transport_url``. What crosses the wire:
   that during an upgrade (see ``doc/source/rpc.rst``).
 - reqspec's typed errors come back to a caller as the same types.
 
-Without a transport URL nothing here is used: the compute API, conductor
-and scheduler call each other directly in one process.
+Nothing here is used unless services are started: by default (the
+demo, the library) the compute API, conductor and scheduler call each
+other directly in one process, with no broker.
 """
 
 import os
@@ -56,20 +57,17 @@ def register_opts(conf_: cfg.ConfigOpts) -> None:
 register_opts(CONF)
 
 
-def transport_url() -> str | None:
-    """The configured ``[DEFAULT] transport_url``, None when unset."""
-    url: str | None = CONF.transport_url
-    return url or None
+def transport_url() -> str:
+    """``[DEFAULT] transport_url`` (oslo.messaging's default: RabbitMQ on
+    localhost, as for every OpenStack service)."""
+    url: str = CONF.transport_url
+    return url
 
 
 def get_transport(url: str | None = None) -> messaging.Transport:
     """The RPC transport for ``url`` (default: the configured one), made
     once per URL."""
     url = url or transport_url()
-    if url is None:
-        raise exception.ReqspecError(
-            "no message bus configured: set [DEFAULT] transport_url"
-        )
     with _lock:
         transport = _transports.get(url)
         if transport is None:

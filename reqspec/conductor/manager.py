@@ -67,7 +67,8 @@ class ConductorManager:
         answers = []
         for uuid in instance_uuids:
             try:
-                answers.append(self.build_server(ctxt, uuid))
+                result = build.build_server(ctxt, uuid, self.scheduler)
+                answers.append(self._answer(result))
             except EXPECTED as err:
                 # The others still get built; this one's mapping says why
                 # it failed (NoValidHost) or a later heal retries it.

@@ -51,6 +51,10 @@ class SchedulerManager:
         # (which accounts for the servers chosen earlier in the batch)
         # takes over when it lands.
         return [
-            self.select_destination(ctxt, request, exclude_instance_uuid)
+            rpcapi.selection_to_primitive(
+                self.scheduler.select_destination(
+                    ctxt, request, exclude_instance_uuid
+                )
+            )
             for _ in instance_uuids
         ]
