@@ -22,7 +22,7 @@ CONF = conf.CONF
 def build_server(
     ctx: context.RequestContext,
     instance_uuid: str,
-    scheduler: Scheduler | None = None,
+    scheduler: common.Selector | None = None,
 ) -> common.MoveResult:
     """Schedule an unscheduled server and move its spec to the cell.
 
@@ -86,7 +86,7 @@ def _result(mapping: InstanceMapping, note: str) -> common.MoveResult:
 def build_servers(
     ctx: context.RequestContext,
     instance_uuids: Sequence[str],
-    scheduler: Scheduler | None = None,
+    scheduler: common.Selector | None = None,
 ) -> list[common.MoveResult]:
     """Build many servers together; one result per uuid, in order.
 
@@ -145,7 +145,7 @@ def _by_request(specs: list[RequestSpec]) -> list[list[RequestSpec]]:
 def _build_request(
     ctx: context.RequestContext,
     specs: list[RequestSpec],
-    scheduler: Scheduler,
+    scheduler: common.Selector,
 ) -> dict[str, common.MoveResult]:
     results: dict[str, common.MoveResult] = {}
     tried: list[list[str]] = []
@@ -220,7 +220,7 @@ def _failed(
 
 
 def _single(
-    ctx: context.RequestContext, uuid: str, scheduler: Scheduler
+    ctx: context.RequestContext, uuid: str, scheduler: common.Selector
 ) -> common.MoveResult:
     try:
         return build_server(ctx, uuid, scheduler)
