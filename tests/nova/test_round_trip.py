@@ -201,6 +201,7 @@ def server_groups(draw: st.DrawFn) -> dict[str, Any] | None:
         "policy": policy,
         "rules": rules,
         "members": draw(st.lists(uuids, max_size=2)),
+        "hosts": draw(st.lists(words, max_size=2)),
     }
 
 

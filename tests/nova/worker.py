@@ -129,7 +129,11 @@ def make_group(ctx, name: str, params: dict):  # type: ignore[no-untyped-def]
         members=params["members"],
     )
     group.create()
-    return objects.InstanceGroup.get_by_uuid(ctx, group.uuid)
+    made = objects.InstanceGroup.get_by_uuid(ctx, group.uuid)
+    # What the scheduler fills in (_populate_group_info); Nova's writer
+    # must not store it.
+    made.hosts = params["hosts"]
+    return made
 
 
 def store(ctx, case: dict, group) -> str:  # type: ignore[no-untyped-def]
