@@ -279,3 +279,10 @@ def destroy(ctx: "RequestContext", uuid: str) -> None:
     result = ctx.connection.execute(_table.delete().where(_c.uuid == uuid))
     if result.rowcount != 1:
         raise exception.InstanceNotFound(instance_uuid=uuid)
+
+
+@transactions.cell_reader
+def count(ctx: "RequestContext") -> int:
+    """Servers in the targeted cell."""
+    stmt = sa.select(sa.func.count()).select_from(_table)
+    return int(ctx.connection.execute(stmt).scalar_one())

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from reqspec import exception
 from reqspec.db import engines
+from reqspec.db import urls
 
 LOG = logging.getLogger(__name__)
 
@@ -80,18 +81,33 @@ def head(database: str) -> str:
 
 
 @contextlib.contextmanager
-def _connect(database: str, url: str, label: str) -> Iterator[sa.Connection]:
+def _connect(
+    database: str, url: str, label: str, create: bool = False
+) -> Iterator[sa.Connection]:
+    """A connection to ``url``; only ``create`` may make a new SQLite file
+    (a server database is never created: ``DatabaseNotFound``)."""
+    if create:
+        urls.check(url, label)
+    else:
+        urls.check_exists(url, label)
     engine = None
     try:
         engine = engines.create_engine(url)
         # Not engine.begin(): alembic opens one transaction per revision.
         with engine.connect() as connection:
             yield connection
-    except (db_exc.DBConnectionError, sa.exc.OperationalError) as err:
-        reason = str(getattr(err, "orig", None) or err).strip().splitlines()
+    except (db_exc.DBError, sa.exc.DBAPIError) as err:
+        if urls.is_missing_database(err):
+            raise exception.DatabaseNotFound(
+                database=label, url=urls.mask(url)
+            ) from None
+        if not isinstance(
+            err, (db_exc.DBConnectionError, sa.exc.OperationalError)
+        ):
+            raise
         raise exception.DatabaseUnavailable(
-            database=label, reason=reason[0] if reason else repr(err)
-        ) from err
+            database=label, reason=urls.first_line(err)
+        ) from None
     finally:
         if engine is not None:
             engine.dispose()
@@ -153,7 +169,7 @@ def db_sync(
     """
     _check_database(database)
     label = label or f"the {database} database"
-    with _connect(database, url, label) as connection:
+    with _connect(database, url, label, create=True) as connection:
         current = _current(database, connection)
         # End the read so that alembic starts a transaction per revision.
         connection.commit()

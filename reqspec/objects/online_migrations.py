@@ -48,6 +48,8 @@ class Cursor:
     """Where a run got to in one table: the last row id looked at."""
 
     after_id: int = 0
+    #: Instance uuids of rows no migration can fix (they do not decode).
+    unfixable: set[str] = dataclasses.field(default_factory=set)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,11 +73,16 @@ class OnlineMigration:
 
 
 def _load(
-    ctx: "RequestContext", row: spec_db.SpecRow, what: str
+    ctx: "RequestContext",
+    row: spec_db.SpecRow,
+    what: str,
+    cursor: Cursor | None = None,
 ) -> RequestSpec | None:
     try:
         return RequestSpec._from_db_row(ctx, row)
     except exception.InvalidRequestSpec as err:
+        if cursor is not None:
+            cursor.unfixable.add(row.instance_uuid)
         LOG.warning(
             "%s: cannot %s the request spec of instance %s: %s",
             ctx.database,
@@ -112,7 +119,7 @@ def rewrite_old_documents(
     _advance(cursor, rows)
     done = 0
     for row in rows:
-        spec = _load(ctx, row, "rewrite")
+        spec = _load(ctx, row, "rewrite", cursor)
         if spec is None:
             continue
         try:
@@ -125,6 +132,8 @@ def rewrite_old_documents(
         ):
             continue
         except exception.InvalidRequestSpec as err:
+            if cursor is not None:
+                cursor.unfixable.add(row.instance_uuid)
             LOG.warning(
                 "%s: cannot rewrite the request spec of instance %s: %s",
                 ctx.database,
@@ -153,7 +162,7 @@ def backfill_instance_group_uuid(
     _advance(cursor, rows)
     done = 0
     for row in rows:
-        spec = _load(ctx, row, "read the server group of")
+        spec = _load(ctx, row, "read the server group of", cursor)
         if spec is None:
             continue
         group_uuid = spec.instance_group_uuid
@@ -199,3 +208,36 @@ MIGRATIONS: tuple[OnlineMigration, ...] = (
 def pending(ctx: "RequestContext") -> dict[str, int]:
     """Rows each migration still has to fix in the context's database."""
     return {m.name: m.count(ctx) for m in MIGRATIONS}
+
+
+def _undecodable_rows(
+    ctx: "RequestContext",
+    fetch: Callable[[int], list[spec_db.SpecRow]],
+    found: dict[str, str],
+) -> None:
+    after_id = 0
+    while rows := fetch(after_id):
+        after_id = rows[-1].id
+        for row in rows:
+            try:
+                RequestSpec._from_db_row(ctx, row)
+            except exception.InvalidRequestSpec as err:
+                found[row.instance_uuid] = err.message
+
+
+def undecodable(ctx: "RequestContext", batch: int = 500) -> dict[str, str]:
+    """Rows some migration still waits for that no run can fix, because
+    their document does not decode: instance uuid -> reason. Reads only;
+    the upgrade check asks this so that it fails exactly where
+    ``online_data_migrations`` reports errors."""
+    found: dict[str, str] = {}
+    version = document.current_version()
+    _undecodable_rows(
+        ctx,
+        lambda after: db.get_not_at_version(ctx, version, after, batch),
+        found,
+    )
+    _undecodable_rows(
+        ctx, lambda after: db.get_missing_group_uuid(ctx, after, batch), found
+    )
+    return found

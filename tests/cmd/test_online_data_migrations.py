@@ -121,11 +121,20 @@ def test_rows_that_cannot_be_migrated_are_reported(
         text='{"spec":{"instance_uuid":"' + spec.instance_uuid + '",'
         '"flavor":7},"version":"1.0"}',
     )
-    assert manage.main(["db", "online_data_migrations"]) == 0
+    # A row no run can fix is an error (exit 2), not "nothing left".
+    assert manage.main(["db", "online_data_migrations"]) == 2
     out, err = capsys.readouterr()
     assert _table_row(out, "rewrite_old_documents") == ["1", "0"]
-    assert "1 row(s) were found but not migrated" in out
     assert spec.instance_uuid in err  # the warning names the row
+    assert (
+        "error: the API database: 1 row(s) cannot be migrated because "
+        "their documents do not decode"
+    ) in err
+    assert "Traceback" not in out + err
+    # The upgrade check agrees: a failure, not "run the migrations".
+    assert manage.main(["upgrade", "check"]) == 2
+    out, _ = capsys.readouterr()
+    assert "cannot be migrated" in out
 
 
 def test_the_progress_bar_draws_only_on_a_terminal() -> None:
