@@ -11,8 +11,10 @@ from typing import Any
 
 from reqspec import context
 from reqspec import exception
+from reqspec.cmd import databases
 from reqspec.cmd import output
 from reqspec.db import nova_source
+from reqspec.db import urls
 from reqspec.objects import nova_import
 
 Outcome = nova_import.Outcome
@@ -45,6 +47,11 @@ def register(subparsers: Any) -> None:
 def import_command(args: argparse.Namespace) -> int:
     if args.nova_batch_size < 1:
         raise exception.ReqspecError("--batch-size must be at least 1")
+    # A malformed URL, a driver not installed or a database that does
+    # not exist: one line, before anything is opened.
+    urls.verify(args.nova_connection, "the Nova API database")
+    output.using("the Nova API database", urls.mask(args.nova_connection))
+    databases.api_url()
     ctx = context.get_admin_context()
     source = nova_source.NovaSource(args.nova_connection)
     counts: collections.Counter[Outcome] = collections.Counter()
