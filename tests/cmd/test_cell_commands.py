@@ -30,23 +30,26 @@ def one_error(err: str, *needles: str) -> str:
     return lines[0]
 
 
-def missing_database(fresh: Fresh) -> str:
+def missing_database(env: Fresh) -> str:
     """A URL of a database that was never created, on fresh's backend."""
-    url = sa.engine.make_url(fresh.cell_url)
+    url = sa.engine.make_url(env.cell_url)
     if url.get_backend_name() == "sqlite":
         return engines.sqlite_url("/nonexistent-reqspec-dir/cell.sqlite")
     never = url.set(database="reqspec_never_created")
     return never.render_as_string(hide_password=False)
 
 
-def cell_rows(fresh: Fresh) -> list[tuple[str, str]]:
-    with engines.create_engine(fresh.api_url).connect() as conn:
+def cell_rows(env: Fresh) -> list[tuple[str, str]]:
+    with engines.create_engine(env.api_url).connect() as conn:
         rows = conn.execute(sa.select(_cells.c.name, _cells.c.uuid))
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
 @pytest.fixture
-def synced(fresh: Fresh, capsys: pytest.CaptureFixture[str]) -> Fresh:
+def synced(
+    fresh: Fresh,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> Fresh:
     code, _, _ = run(fresh, "db", "sync", "--database", "api", capsys=capsys)
     assert code == 0
     return fresh
