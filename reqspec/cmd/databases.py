@@ -41,13 +41,15 @@ def _api_source() -> str:
 
 
 def api_url(create: bool = False) -> str:
-    """The API database URL, announced; unless ``create``, it must exist."""
+    """The API database URL, announced; unless ``create``, it must exist
+    and answer (one connection: a missing database is then named as such
+    whatever the command does first)."""
     url = engines.api_database_url()
     output.using(API_LABEL, urls.mask(url), _api_source())
     if create:
         urls.check(url, API_LABEL)
     else:
-        urls.check_exists(url, API_LABEL)
+        urls.verify(url, API_LABEL)
     return url
 
 

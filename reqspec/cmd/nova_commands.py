@@ -49,9 +49,9 @@ def import_command(args: argparse.Namespace) -> int:
         raise exception.ReqspecError("--batch-size must be at least 1")
     # A malformed URL, a driver not installed or a database that does
     # not exist: one line, before anything is opened.
+    databases.api_url()
     urls.verify(args.nova_connection, "the Nova API database")
     output.using("the Nova API database", urls.mask(args.nova_connection))
-    databases.api_url()
     ctx = context.get_admin_context()
     source = nova_source.NovaSource(args.nova_connection)
     counts: collections.Counter[Outcome] = collections.Counter()

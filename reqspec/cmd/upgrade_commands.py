@@ -61,6 +61,7 @@ class Checks(upgradecheck.UpgradeCommands):
         self._found = []
         self._listed = False
         self._up_to_date: set[str] = set()
+        self._usable: set[str] = set()
 
     def _check_schema(self) -> Result:
         try:
@@ -78,6 +79,7 @@ class Checks(upgradecheck.UpgradeCommands):
                 problems.append(err.message)
                 worst = Code.FAILURE
                 continue
+            self._usable.add(label)
             if status.state == "up to date":
                 self._up_to_date.add(label)
             elif status.state == "ahead of the code":
@@ -103,6 +105,10 @@ class Checks(upgradecheck.UpgradeCommands):
         pending = []
         problems = []
         for _kind, label, _url, ctx in self._found:
+            if label not in self._usable:
+                # The schema check failed it; opening it again could even
+                # create it (a missing SQLite file).
+                continue
             try:
                 counts = online_migrations.pending(ctx)
                 broken = (

@@ -1,6 +1,7 @@
 """reqspec-manage cell create/list/update/delete, and commands that meet
 a cell mapping no command could use (saved by an older release)."""
 
+import os
 from typing import cast
 
 from oslo_utils import uuidutils
@@ -12,7 +13,6 @@ from reqspec.db import cell_models
 from reqspec.db import engines
 from reqspec.db import urls
 from tests.cmd.test_manage import Fresh
-from tests.cmd.test_manage import fresh  # noqa: F401 (fixture)
 from tests.cmd.test_manage import run
 from tests.db.test_urls import missing_driver
 
@@ -34,7 +34,8 @@ def missing_database(env: Fresh) -> str:
     """A URL of a database that was never created, on fresh's backend."""
     url = sa.engine.make_url(env.cell_url)
     if url.get_backend_name() == "sqlite":
-        return engines.sqlite_url("/nonexistent-reqspec-dir/cell.sqlite")
+        directory = os.path.dirname(env.config_file)
+        return engines.sqlite_url(os.path.join(directory, "no", "db.sqlite"))
     never = url.set(database="reqspec_never_created")
     return never.render_as_string(hide_password=False)
 
@@ -47,7 +48,7 @@ def cell_rows(env: Fresh) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def synced(
-    fresh: Fresh,  # noqa: F811
+    fresh: Fresh,
     capsys: pytest.CaptureFixture[str],
 ) -> Fresh:
     code, _, _ = run(fresh, "db", "sync", "--database", "api", capsys=capsys)
