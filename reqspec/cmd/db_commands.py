@@ -46,7 +46,24 @@ def register(subparsers: Any) -> None:
     )
     version.set_defaults(action_fn=version_command)
 
+    ini = commands.add_parser(
+        "alembic-ini",
+        help="Print the path of a tree's alembic.ini, for plain alembic: "
+        "alembic -c $(reqspec-manage db alembic-ini api) -x url=URL "
+        "upgrade head",
+    )
+    ini.add_argument(
+        "ini_database", metavar="KIND", choices=migration.DATABASES
+    )
+    ini.set_defaults(action_fn=alembic_ini_command)
+
     online_data_migrations.register(commands)
+
+
+def alembic_ini_command(args: argparse.Namespace) -> int:
+    """Uses no database: only says where the installed tree is."""
+    print(migration.alembic_ini(args.ini_database))
+    return 0
 
 
 def _cells(ctx: context.RequestContext, name: str | None) -> list[CellMapping]:

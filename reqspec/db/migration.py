@@ -18,12 +18,14 @@ import contextlib
 import dataclasses
 from importlib import resources
 import logging
+import logging.config
 from typing import Any
 
 from alembic import command
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
 from alembic import script as alembic_script
+from alembic import util as alembic_util
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
@@ -187,6 +189,14 @@ def run_environment(
 ) -> None:
     """The body of both trees' env.py; only the metadata differs."""
     config = context.config
+    # Plain alembic: its ini's logging section, so that every applied
+    # revision is printed ("Running upgrade a -> b").
+    if config.attributes.get("configure_logger", True) and (
+        config.config_file_name
+    ):
+        logging.config.fileConfig(
+            config.config_file_name, disable_existing_loggers=False
+        )
     options: dict[str, Any] = {
         "target_metadata": metadata,
         "version_table": VERSION_TABLES[database],
@@ -196,6 +206,7 @@ def run_environment(
     }
     if context.is_offline_mode():
         context.configure(url=_plain_alembic_url(context, database), **options)
+        _refuse_downgrade(context)
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -203,6 +214,7 @@ def run_environment(
     connection = config.attributes.get("connection")
     if connection is not None:
         context.configure(connection=connection, **options)
+        _refuse_downgrade(context)
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -212,10 +224,29 @@ def run_environment(
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, **options)
+            _refuse_downgrade(context)
             with context.begin_transaction():
                 context.run_migrations()
     finally:
         engine.dispose()
+
+
+def _refuse_downgrade(context: Any) -> None:
+    """Downgrades are not supported: revisions have no downgrade step.
+
+    Going back means restoring a backup taken before ``db sync``; a
+    schema downgrade would also have to undo online data migrations and
+    would lose what newer code wrote. ``alembic downgrade`` would otherwise
+    fail with an AttributeError half-way.
+    """
+    # The function alembic's command passes to run the steps: its
+    # "downgrade" command names it so.
+    step = context.get_context().opts.get("fn")
+    if getattr(step, "__name__", None) == "downgrade":
+        raise alembic_util.CommandError(
+            "reqspec does not support schema downgrades: restore the "
+            "backup taken before 'reqspec-manage db sync' instead"
+        )
 
 
 def _plain_alembic_url(context: Any, database: str) -> str:
