@@ -200,6 +200,7 @@ def test_upgrade_check_fails_while_a_cell_is_unusable(
     for name, url in [
         ("down", "postgresql+psycopg2://nobody@127.0.0.1:1/nowhere"),
         ("gone", engines.sqlite_url(gone)),
+        ("nodb", missing_database(fresh)),
     ]:
         create = ["cell", "create", "--name", name, "--connection", url]
         assert manage.main([*argv, *create, "--no-verify"]) == 0
@@ -210,3 +211,19 @@ def test_upgrade_check_fails_while_a_cell_is_unusable(
     assert "cell gone" in out
     assert "Traceback" not in out + err
     assert not os.path.exists(gone)  # a read-only check creates nothing
+
+    # db version: each unusable cell is a row saying why (exit 1).
+    assert manage.main([*argv, "db", "version"]) == 1
+    out, err = capsys.readouterr()
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in out.splitlines()
+        if line.startswith("| cell ")
+    }
+    assert (
+        "Cannot reach cell down" in rows[next(r for r in rows if "down" in r)]
+    )
+    for name in ("gone", "nodb"):
+        row = rows[next(r for r in rows if f"cell {name} " in r)]
+        assert "does not exist" in row, row
+    assert err == "" and not os.path.exists(gone)
