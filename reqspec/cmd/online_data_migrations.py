@@ -7,9 +7,10 @@ Exit codes (nova-manage's):
   any, are reported above the summary;
 * 1: ``--max-count`` limited the run and it migrated something: run it
   again until it exits 0;
-* 2: a migration raised, a row cannot be migrated because its document
-  does not decode (named in a warning; fix or delete it by hand), or a
-  database could not be used, and no limited run made progress past it;
+* 2: a migration raised (or the databases could not be listed), or a row
+  is damaged (its stored spec cannot be read: each is named on stderr,
+  and the other rows are migrated all the same), and no limited run made
+  progress past it;
 * 127: bad input (``--max-count`` not a positive integer).
 """
 
@@ -137,15 +138,12 @@ def command(args: argparse.Namespace) -> int:
         ("migration", "found", "done"),
         [(name, found, done) for name, (found, done) in results.items()],
     )
-    for target in targets:
-        cursors = target.cursors.values()
-        unfixable = set().union(*(c.unfixable for c in cursors))
-        if unfixable:
-            failures.append(
-                f"{target.label}: {len(unfixable)} row(s) cannot be migrated "
-                "because their documents do not decode (named in the "
-                "warnings above); fix or delete them by hand"
-            )
+    failures += [
+        f"{name} could not migrate a damaged row: {message}"
+        for target in targets
+        for name, cursor in target.cursors.items()
+        for message in cursor.damaged
+    ]
     left = sum(found - done for found, done in results.values())
     if left and not failures:
         print(

@@ -14,8 +14,10 @@ contract is nova-manage's::
 * a row that a live writer changed in between (its generation moved) is
   left alone and counted as not done: the writer's own save already wrote
   the new format, or the next run picks the row up;
-* a row that cannot be fixed (its document does not decode) is logged with
-  its instance uuid and counted as not done.
+* a row that cannot be fixed (its document does not decode: damaged) is
+  logged with its instance uuid, recorded in the cursor's ``damaged`` (the
+  command reports each as an error and exits 2) and counted as not done;
+  the rest of the batch goes on.
 
 An optional ``cursor`` (one per database per run) makes a run scan each
 table once: rows left behind (broken, or changed under our feet) are not
@@ -45,11 +47,12 @@ LOG = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class Cursor:
-    """Where a run got to in one table: the last row id looked at."""
+    """Where a run got to in one table: the last row id looked at, and
+    the damaged rows met on the way (one message each, naming the
+    instance and the database)."""
 
     after_id: int = 0
-    #: Instance uuids of rows no migration can fix (they do not decode).
-    unfixable: set[str] = dataclasses.field(default_factory=set)
+    damaged: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,13 +79,11 @@ def _load(
     ctx: "RequestContext",
     row: spec_db.SpecRow,
     what: str,
-    cursor: Cursor | None = None,
+    cursor: Cursor | None,
 ) -> RequestSpec | None:
     try:
         return RequestSpec._from_db_row(ctx, row)
     except exception.InvalidRequestSpec as err:
-        if cursor is not None:
-            cursor.unfixable.add(row.instance_uuid)
         LOG.warning(
             "%s: cannot %s the request spec of instance %s: %s",
             ctx.database,
@@ -90,6 +91,8 @@ def _load(
             row.instance_uuid,
             err.message,
         )
+        if cursor is not None:
+            cursor.damaged.append(err.message)
         return None
 
 
@@ -132,8 +135,6 @@ def rewrite_old_documents(
         ):
             continue
         except exception.InvalidRequestSpec as err:
-            if cursor is not None:
-                cursor.unfixable.add(row.instance_uuid)
             LOG.warning(
                 "%s: cannot rewrite the request spec of instance %s: %s",
                 ctx.database,
@@ -229,7 +230,7 @@ def undecodable(ctx: "RequestContext", batch: int = 500) -> dict[str, str]:
     """Rows some migration still waits for that no run can fix, because
     their document does not decode: instance uuid -> reason. Reads only;
     the upgrade check asks this so that it fails exactly where
-    ``online_data_migrations`` reports errors."""
+    ``online_data_migrations`` reports damaged rows (exit 2)."""
     found: dict[str, str] = {}
     version = document.current_version()
     _undecodable_rows(
