@@ -1,6 +1,8 @@
 """reqspec-manage cell create/list/update/delete, and commands that meet
 a cell mapping no command could use (saved by an older release)."""
 
+from collections.abc import Iterator
+import contextlib
 import os
 from typing import cast
 
@@ -40,8 +42,20 @@ def missing_database(env: Fresh) -> str:
     return never.render_as_string(hide_password=False)
 
 
+@contextlib.contextmanager
+def writing(url: str) -> Iterator[sa.Connection]:
+    """A transaction on ``url`` whose engine is closed afterwards (an open
+    pool would keep the test database from being dropped)."""
+    engine = engines.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
 def cell_rows(env: Fresh) -> list[tuple[str, str]]:
-    with engines.create_engine(env.api_url).connect() as conn:
+    with writing(env.api_url) as conn:
         rows = conn.execute(sa.select(_cells.c.name, _cells.c.uuid))
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
@@ -137,9 +151,8 @@ def test_delete_refuses_a_cell_that_holds_servers(
     assert run(synced, "cell", "create", *argv, capsys=capsys)[0] == 0
     code, _, _ = run(synced, "db", "sync", "--database", "cell", capsys=capsys)
     assert code == 0
-    api = engines.create_engine(synced.api_url)
     mappings = cast(sa.Table, api_models.InstanceMapping.__table__)
-    with api.begin() as conn:
+    with writing(synced.api_url) as conn:
         cell_id = conn.execute(sa.select(_cells.c.id)).scalar_one()
         conn.execute(
             mappings.insert().values(
@@ -150,12 +163,10 @@ def test_delete_refuses_a_cell_that_holds_servers(
     assert code == 1
     one_error(err, "still holds servers", "1 instance mapping(s)")
 
-    with api.begin() as conn:
+    with writing(synced.api_url) as conn:
         conn.execute(mappings.delete())
-    api.dispose()
-    cell = engines.create_engine(synced.cell_url)
     instances = cast(sa.Table, cell_models.Instance.__table__)
-    with cell.begin() as conn:
+    with writing(synced.cell_url) as conn:
         conn.execute(
             instances.insert().values(
                 uuid=uuidutils.generate_uuid(),
@@ -165,7 +176,6 @@ def test_delete_refuses_a_cell_that_holds_servers(
                 disk_gb=1,
             )
         )
-    cell.dispose()
     code, _, err = run(synced, "cell", "delete", "c1", capsys=capsys)
     assert code == 1
     one_error(err, "its database has 1 server(s)")
@@ -178,7 +188,7 @@ def test_every_command_survives_a_bad_mapping_row(
 ) -> None:
     # As an older release saved it: nothing checked the URL or the name.
     uuid = uuidutils.generate_uuid()
-    with engines.create_engine(synced.api_url).begin() as conn:
+    with writing(synced.api_url) as conn:
         conn.execute(
             _cells.insert().values(uuid=uuid, name="", database_connection=bad)
         )
