@@ -129,6 +129,7 @@ CHECKS = {
 }
 
 
+@pytest.mark.galera
 @pytest.mark.parametrize("database", migration.DATABASES)
 def test_walk_every_revision_then_match_the_models(
     database: str, empty_database_url: str
@@ -158,6 +159,7 @@ def test_walk_every_revision_then_match_the_models(
     assert diff == []
 
 
+@pytest.mark.galera
 @pytest.mark.parametrize("database", migration.DATABASES)
 def test_sync_is_idempotent(database: str, empty_database_url: str) -> None:
     first = migration.db_sync(database, empty_database_url)
