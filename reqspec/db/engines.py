@@ -17,10 +17,10 @@ engine with one change: instead of a ping before every transaction, only a
 connection that sat idle in the pool is pinged before reuse.
 
 On a Galera node (MariaDB with ``wsrep_on``), every new connection sets
-``wsrep_sync_wait`` (``mysql_wsrep_sync_wait``; reqspec uses 1 when it is
-unset): a read then waits until the node has applied every write the
-cluster committed before it, so a spec saved through one node is read
-back through any other. oslo.db would set it on any MySQL server,
+``wsrep_sync_wait`` (``mysql_wsrep_sync_wait``; reqspec uses 3 when it is
+unset): a read, UPDATE or DELETE then waits until the node has applied
+every write the cluster committed before it, so a spec saved through one
+node is read back through any other. oslo.db would set it on any MySQL server,
 and a server without Galera may not know the variable at all.
 """
 

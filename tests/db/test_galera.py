@@ -88,7 +88,7 @@ def test_a_certification_failure_at_commit_reruns_the_transaction(
         url = node1.cell.database_connection  # type: ignore[union-attr]
         other = sa.create_engine(url, poolclass=sa.pool.NullPool)
         with other.begin() as conn:
-            # Reads wait for the cluster by default, updates do not.
+            # Wait until the spec created through node 0 is here.
             conn.exec_driver_sql("SET SESSION wsrep_sync_wait = 3")
             assert conn.execute(bump, {"n": 1, "uuid": UUID}).rowcount == 1
         other.dispose()
