@@ -10,6 +10,7 @@ returned, and its generation counts them.
 """
 
 import json
+import os
 import threading
 import time
 from typing import Any
@@ -27,9 +28,12 @@ from tests.objects import test_retry_stress as stress
 pytestmark = [pytest.mark.slow, pytest.mark.backends(), pytest.mark.galera]
 
 UUID = "7c3e1a2b-4d5f-4a6b-9c8d-0e1f2a3b4c5d"
-TIMEOUT = 420
-#: The node is killed once this many saves went through.
-KILL_AT_GENERATION = 400
+TIMEOUT = 600
+#: Cycles per worker: the figure of ``test_retry_stress`` (200), unless
+#: ``REQSPEC_GALERA_STRESS_CYCLES`` asks for fewer (a slow CI machine).
+CYCLES = int(os.environ.get("REQSPEC_GALERA_STRESS_CYCLES", stress.CYCLES))
+#: The node is killed once this many saves went through (an eighth).
+KILL_AT_GENERATION = stress.WORKERS * CYCLES // 8
 
 
 def _run(argvs: list[list[str]]) -> list[dict[str, Any]]:
@@ -46,7 +50,7 @@ def _assert_nothing_lost(db: Env, results: list[dict[str, Any]]) -> int:
     assert not errors, errors[:5]
     saved = [m for r in results for m in r["saved"]]
     gave_up = sum(r["gave_up"] for r in results)
-    assert len(saved) + gave_up == stress.WORKERS * stress.CYCLES
+    assert len(saved) + gave_up == stress.WORKERS * CYCLES
     final = objects.RequestSpec.get_by_instance_uuid(db.ctx, UUID)
     markers = final.scheduler_hints["markers"]
     assert len(markers) == len(set(markers)), "a marker was written twice"
@@ -72,13 +76,16 @@ def test_writers_on_three_nodes_lose_nothing(
     db: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec_worker.new_spec(db.ctx, UUID).create()
+    # A cycle that ends in DatabaseBusy (the db layer's 6 attempts all
+    # lost certification, which a hot row on three nodes does rarely:
+    # nothing written) is tried again, and counted.
     argvs = [
         [
-            "cycles",
+            "cycles-through-outages",
             galera.node_url(db.api_url, i % galera.NODES),
             UUID,
             f"w{i}",
-            str(stress.CYCLES),
+            str(CYCLES),
             str(stress.MAX_ATTEMPTS),
         ]
         for i in range(stress.WORKERS)
@@ -89,11 +96,13 @@ def test_writers_on_three_nodes_lose_nothing(
     saves = _assert_nothing_lost(db, results)
     # Writers on different nodes did meet at commit.
     assert sum(r["aborted"] for r in results) > 0
+    assert [r["unavailable"] for r in results] == [[]] * stress.WORKERS
+    busy = sum(len(r["busy"]) for r in results)
     with capsys.disabled():
         print(
             f"\n[galera, {stress.WORKERS} processes on 3 nodes x "
-            f"{stress.CYCLES} cycles] {_summary(results, saves)} "
-            f"in {elapsed:.1f}s"
+            f"{CYCLES} cycles] {_summary(results, saves)} "
+            f"DatabaseBusy={busy} in {elapsed:.1f}s"
         )
 
 
@@ -153,7 +162,7 @@ def test_a_node_killed_under_writers(
                 url,
                 UUID,
                 f"w{i}",
-                str(stress.CYCLES),
+                str(CYCLES),
                 str(stress.MAX_ATTEMPTS),
             ],
         )
@@ -195,7 +204,7 @@ def test_a_node_killed_under_writers(
     with capsys.disabled():
         print(
             f"\n[galera, node {victim} SIGKILLed under {stress.WORKERS} "
-            f"writers x {stress.CYCLES}] {_summary(results, saves)}; "
+            f"writers x {CYCLES}] {_summary(results, saves)}; "
             f"DatabaseUnavailable={len(outage)} (last "
             f"{max(outage, default=0):.1f}s after the kill), "
             f"DatabaseBusy={len(busy)} ({min(busy, default=0):.1f}s.."
