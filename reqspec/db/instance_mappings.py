@@ -354,3 +354,39 @@ def set_faults(
         ).rowcount
         for chunk in _chunks(instance_uuids)
     )
+
+
+@transactions.api_writer
+def record_move(
+    ctx: "RequestContext",
+    instance_uuid: str,
+    source: int | None,
+    values: dict[str, Any],
+) -> dict[str, Any] | None:
+    """Record a move of a server in cell ``source`` (None: unscheduled)
+    with no move recorded, and read the mapping back, in one
+    transaction. None (nothing written) if it is not in that state."""
+    if not update(
+        ctx, instance_uuid, {"move_step": None, "cell_id": source}, values
+    ):
+        return None
+    return get_by_instance_uuid(ctx, instance_uuid)
+
+
+_states = sa.select(_c.instance_uuid, _c.cell_id, _c.move_step).where(
+    _in_uuids
+)
+
+
+@transactions.api_reader
+def get_states(
+    ctx: "RequestContext", instance_uuids: Sequence[str]
+) -> dict[str, tuple[int | None, str | None]]:
+    """(cell id, move step) of each of the given servers that exists."""
+    found: dict[str, tuple[int | None, str | None]] = {}
+    for chunk in _chunks(instance_uuids):
+        for uuid, cell_id, step in ctx.connection.execute(
+            _states, {"uuids": chunk}
+        ):
+            found[uuid] = (cell_id, step)
+    return found

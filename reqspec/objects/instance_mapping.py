@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from typing import Any
+from typing import NoReturn
 from typing import TYPE_CHECKING
 
 from reqspec import exception
@@ -109,6 +110,22 @@ class InstanceMapping(base.ReqspecObject):
             row["instance_uuid"]: cls._from_db_row(context, row)
             for row in rows
         }
+
+    @classmethod
+    def unscheduled_among(
+        cls, context: "RequestContext", instance_uuids: Sequence[str]
+    ) -> tuple[set[str], set[str]]:
+        """Of the given servers: those that exist, and those of them
+        waiting to be built (no cell, no move), read with one query
+        without loading whole mappings."""
+        uuids = list(dict.fromkeys(_server_uuid(u) for u in instance_uuids))
+        states = db.get_states(context, uuids) if uuids else {}
+        waiting = {
+            uuid
+            for uuid, (cell, step) in states.items()
+            if cell is None and step is None
+        }
+        return set(states), waiting
 
     @classmethod
     def record_builds(
@@ -240,6 +257,42 @@ class InstanceMapping(base.ReqspecObject):
     ) -> bool:
         return db.update(self._context, self.instance_uuid, expected, values)
 
+    @classmethod
+    def record_move(
+        cls,
+        context: "RequestContext",
+        instance_uuid: str,
+        source: CellMapping | None,
+        target: CellMapping,
+        host: str,
+        node: str,
+    ) -> "InstanceMapping":
+        """``start_move`` without reading the mapping first: records the
+        move and returns the mapping as recorded, in one transaction.
+
+        ``InstanceNotFound``, ``MoveInProgress`` or ``InstanceConflict``
+        as ``start_move``.
+        """
+        uuid = _server_uuid(instance_uuid)
+        row = db.record_move(
+            context,
+            uuid,
+            _cell_id(source),
+            _move_values(source, target, host, node),
+        )
+        if row is None:
+            cls._refuse_move(context, uuid)
+        return cls._from_db_row(context, row)
+
+    @classmethod
+    def _refuse_move(cls, context: "RequestContext", uuid: str) -> NoReturn:
+        current = cls.get_by_instance_uuid(context, uuid)
+        if current.moving:
+            raise exception.MoveInProgress(
+                instance_uuid=uuid, step=current.move_step
+            )
+        raise exception.InstanceConflict(instance_uuid=uuid, action="a move")
+
     def start_move(
         self,
         source: CellMapping | None,
@@ -255,25 +308,10 @@ class InstanceMapping(base.ReqspecObject):
         """
         recorded = self._update(
             {"move_step": None, "cell_id": _cell_id(source)},
-            {
-                "move_step": "recorded",
-                "move_source_cell_id": _cell_id(source),
-                "move_target_cell_id": target.id,
-                "move_host": host,
-                "move_node": node,
-            },
+            _move_values(source, target, host, node),
         )
         if not recorded:
-            current = self.get_by_instance_uuid(
-                self._context, self.instance_uuid
-            )
-            if current.moving:
-                raise exception.MoveInProgress(
-                    instance_uuid=self.instance_uuid, step=current.move_step
-                )
-            raise exception.InstanceConflict(
-                instance_uuid=self.instance_uuid, action="a move"
-            )
+            self._refuse_move(self._context, self.instance_uuid)
         self.move_step = "recorded"
         self.move_source = source
         self.move_target = target
@@ -381,6 +419,18 @@ _NO_MOVE = {
     "move_host": None,
     "move_node": None,
 }
+
+
+def _move_values(
+    source: CellMapping | None, target: CellMapping, host: str, node: str
+) -> dict[str, Any]:
+    return {
+        "move_step": "recorded",
+        "move_source_cell_id": _cell_id(source),
+        "move_target_cell_id": target.id,
+        "move_host": host,
+        "move_node": node,
+    }
 
 
 def _server_uuid(value: Any) -> str:
