@@ -12,6 +12,7 @@ from reqspec.conductor.request import per_move_request
 from reqspec.lifecycle import batch_transfer
 from reqspec.lifecycle import transfer
 from reqspec.objects import InstanceMapping
+from reqspec.objects import mapping_batches
 from reqspec.objects import RequestSpec
 from reqspec.objects import SchedulerRetries
 from reqspec.scheduler.scheduler import Scheduler
@@ -112,7 +113,7 @@ def build_servers(
     transfer.require_api_context(ctx)
     scheduler = scheduler or Scheduler()
     uuids = list(dict.fromkeys(instance_uuids))
-    found, waiting = InstanceMapping.unscheduled_among(ctx, uuids)
+    found, waiting = mapping_batches.unscheduled_among(ctx, uuids)
     for uuid in uuids:
         if uuid not in found:
             raise exception.InstanceNotFound(instance_uuid=uuid)
@@ -225,7 +226,7 @@ def _failed(
     """Record the fault on every server (left waiting in the API
     database); with ``per_server``, each names itself."""
     if not per_server:
-        InstanceMapping.set_faults(ctx, uuids, reason)
+        mapping_batches.set_faults(ctx, uuids, reason)
         faults = dict.fromkeys(uuids, reason)
     else:
         faults = {
@@ -235,7 +236,7 @@ def _failed(
             for uuid in uuids
         }
         for uuid, fault in faults.items():
-            InstanceMapping.set_faults(ctx, [uuid], fault)
+            mapping_batches.set_faults(ctx, [uuid], fault)
     return {
         uuid: common.MoveResult(uuid, "build", None, None, None, note=fault)
         for uuid, fault in faults.items()

@@ -62,9 +62,6 @@ def _select() -> sa.Select[Any]:
 
 _select_all = _select().order_by(_c.id)
 _select_one = _select().where(_c.instance_uuid == sa.bindparam("uuid"))
-_select_many = _select_all.where(
-    _c.instance_uuid.in_(sa.bindparam("uuids", expanding=True))
-)
 _select_moving = _select_all.where(_c.move_step.is_not(None))
 _select_unscheduled = _select_all.where(
     _c.cell_id.is_(None), _c.move_step.is_(None)
@@ -104,18 +101,6 @@ def get_all(
     elif unscheduled_only:
         stmt = _select_unscheduled
     return [_row(r) for r in ctx.connection.execute(stmt)]
-
-
-@transactions.api_reader
-def get_by_instance_uuids(
-    ctx: "RequestContext", instance_uuids: Sequence[str]
-) -> list[dict[str, Any]]:
-    """The mappings of the given servers that exist, by id."""
-    rows: list[dict[str, Any]] = []
-    for chunk in _chunks(instance_uuids):
-        result = ctx.connection.execute(_select_many, {"uuids": chunk})
-        rows += [_row(r) for r in result]
-    return rows
 
 
 def _chunks(uuids: Sequence[str]) -> Iterator[list[str]]:

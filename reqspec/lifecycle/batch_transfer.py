@@ -32,7 +32,7 @@ from reqspec import exception
 from reqspec.lifecycle import transfer
 from reqspec.objects import CellMapping
 from reqspec.objects import Instance
-from reqspec.objects import InstanceMapping
+from reqspec.objects import mapping_batches
 from reqspec.objects import RequestSpec
 
 #: Servers written to a cell (and finished in the API database) per
@@ -93,7 +93,7 @@ def build_many(
         groups.setdefault((p.cell.uuid, p.host, p.node), []).append(
             p.instance_uuid
         )
-    recorded = InstanceMapping.record_builds(
+    recorded = mapping_batches.record_builds(
         ctx,
         [
             (by_uuid[uuids[0]].cell, host, node, uuids)
@@ -143,7 +143,7 @@ def _build_chunk(
         else:
             transfer.after(uuid, "written")
             written.append(uuid)
-    done = InstanceMapping.finish_builds(ctx, cell, written)
+    done = mapping_batches.finish_builds(ctx, cell, written)
     placed = {p.instance_uuid: p for p in chunk}
     for uuid in written:
         p = placed[uuid]

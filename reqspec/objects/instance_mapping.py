@@ -1,16 +1,13 @@
 """Instance mappings: which database holds a server's spec (API database)."""
 
-from collections.abc import Sequence
 from typing import Any
 from typing import NoReturn
 from typing import TYPE_CHECKING
 
 from reqspec import exception
 from reqspec.db import instance_mappings as db
-from reqspec.db import request_specs as specs_db
 from reqspec.objects import base
 from reqspec.objects import fields
-from reqspec.objects import project_scope
 from reqspec.objects.cell_mapping import CellMapping
 
 if TYPE_CHECKING:
@@ -99,66 +96,6 @@ class InstanceMapping(base.ReqspecObject):
         return cls._from_db_row(context, row)
 
     @classmethod
-    def get_by_instance_uuids(
-        cls, context: "RequestContext", instance_uuids: Sequence[str]
-    ) -> dict[str, "InstanceMapping"]:
-        """The mappings of the given servers that exist, by uuid, read
-        with one query."""
-        uuids = list(dict.fromkeys(_server_uuid(u) for u in instance_uuids))
-        rows = db.get_by_instance_uuids(context, uuids) if uuids else []
-        return {
-            row["instance_uuid"]: cls._from_db_row(context, row)
-            for row in rows
-        }
-
-    @classmethod
-    def unscheduled_among(
-        cls, context: "RequestContext", instance_uuids: Sequence[str]
-    ) -> tuple[set[str], set[str]]:
-        """Of the given servers: those that exist, and those of them
-        waiting to be built (no cell, no move), read with one query
-        without loading whole mappings."""
-        uuids = list(dict.fromkeys(_server_uuid(u) for u in instance_uuids))
-        states = db.get_states(context, uuids) if uuids else {}
-        waiting = {
-            uuid
-            for uuid, (cell, step) in states.items()
-            if cell is None and step is None
-        }
-        return set(states), waiting
-
-    @classmethod
-    def record_builds(
-        cls,
-        context: "RequestContext",
-        groups: Sequence[tuple[CellMapping, str, str, Sequence[str]]],
-    ) -> set[str]:
-        """``start_move`` from the API database for many unscheduled
-        servers, in one transaction: ``groups`` are (target cell, host,
-        node, uuids). Returns the uuids recorded as asked; the others
-        were built or recorded by someone else meanwhile."""
-        return db.record_builds(
-            context,
-            [
-                (cell.id, host, node, uuids)
-                for cell, host, node, uuids in groups
-            ],
-        )
-
-    @classmethod
-    def finish_builds(
-        cls,
-        context: "RequestContext",
-        target: CellMapping,
-        instance_uuids: Sequence[str],
-    ) -> set[str]:
-        """The last step of builds whose copies ``target`` holds: point
-        the mappings at it, clear the records and delete the API
-        database's specs, in one transaction. Returns the uuids built in
-        ``target`` now; the others were aborted or moved on."""
-        return db.finish_builds(context, target.id, instance_uuids)
-
-    @classmethod
     def get_all(
         cls, context: "RequestContext", moving_only: bool = False
     ) -> list["InstanceMapping"]:
@@ -213,44 +150,6 @@ class InstanceMapping(base.ReqspecObject):
         self.move_step = None
         self.fault = None
         self.obj_reset_changes()
-
-    @classmethod
-    def create_for_request(
-        cls,
-        context: "RequestContext",
-        spec: "RequestSpec",
-        instance_uuids: Sequence[str],
-    ) -> None:
-        """Store an unscheduled mapping and a spec for each of the servers
-        of one request in the API database, in one transaction (all or
-        nothing). The specs are ``spec`` with each uuid in turn (``spec``
-        keeps the last one). ``InstanceExists`` if any server already has
-        a mapping."""
-        if context.cell is not None:
-            raise exception.ObjectActionError(
-                action="create instance mappings",
-                reason="mappings live in the API database; use a context "
-                "that is not targeted at a cell",
-            )
-        spec._check_project_scope()
-        project_scope.check_project_column(spec.project_id)
-        rows = []
-        for uuid in instance_uuids:
-            try:
-                spec.instance_uuid = uuid
-            except ValueError as err:
-                raise exception.InvalidRequestSpec(reason=str(err)) from err
-            rows.append(
-                specs_db.SpecRow(
-                    0,
-                    uuid,
-                    spec.project_id,
-                    1,
-                    spec.to_document(),
-                    spec.instance_group_uuid,
-                )
-            )
-        db.create_many(context, rows)
 
     def _update(
         self, expected: dict[str, Any], values: dict[str, Any]
@@ -361,8 +260,8 @@ class InstanceMapping(base.ReqspecObject):
             raise exception.ObjectActionError(
                 action="finish a build", reason="no build is recorded"
             )
-        done = self.instance_uuid in self.finish_builds(
-            self._context, target, [self.instance_uuid]
+        done = self.instance_uuid in db.finish_builds(
+            self._context, target.id, [self.instance_uuid]
         )
         if done:
             self._moved()
@@ -395,17 +294,6 @@ class InstanceMapping(base.ReqspecObject):
         return self._update(
             {"cell_id": None, "move_step": None}, {"fault": fault}
         )
-
-    @classmethod
-    def set_faults(
-        cls,
-        context: "RequestContext",
-        instance_uuids: Sequence[str],
-        fault: str | None,
-    ) -> int:
-        """``set_fault`` for many servers in one statement; those built or
-        being built meanwhile are left alone. Returns how many were set."""
-        return db.set_faults(context, instance_uuids, fault)
 
     def destroy(self) -> None:
         if not db.destroy(self._context, self.instance_uuid):
