@@ -24,7 +24,7 @@ CONF = conf.CONF
 def build_server(
     ctx: context.RequestContext,
     instance_uuid: str,
-    scheduler: Scheduler | None = None,
+    scheduler: common.Selector | None = None,
 ) -> common.MoveResult:
     """Schedule an unscheduled server and move its spec to the cell.
 
@@ -88,7 +88,7 @@ def _result(mapping: InstanceMapping, note: str) -> common.MoveResult:
 def build_servers(
     ctx: context.RequestContext,
     instance_uuids: Sequence[str],
-    scheduler: Scheduler | None = None,
+    scheduler: common.Selector | None = None,
 ) -> list[common.MoveResult]:
     """Build many servers together; one result per uuid, in order.
 
@@ -165,7 +165,7 @@ def _requests(
 def _build_request(
     ctx: context.RequestContext,
     request: _Request,
-    scheduler: Scheduler,
+    scheduler: common.Selector,
 ) -> dict[str, common.MoveResult]:
     results: dict[str, common.MoveResult] = {}
     tried: list[list[str]] = []
@@ -244,7 +244,7 @@ def _failed(
 
 
 def _single(
-    ctx: context.RequestContext, uuid: str, scheduler: Scheduler
+    ctx: context.RequestContext, uuid: str, scheduler: common.Selector
 ) -> common.MoveResult:
     try:
         return build_server(ctx, uuid, scheduler)

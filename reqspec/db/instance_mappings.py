@@ -9,6 +9,7 @@ both take the same step: the one whose row count is 0 lost.
 
 from collections.abc import Iterator
 from collections.abc import Sequence
+import datetime
 from typing import Any
 from typing import cast
 from typing import TYPE_CHECKING
@@ -92,14 +93,21 @@ def get_all(
     ctx: "RequestContext",
     moving_only: bool = False,
     unscheduled_only: bool = False,
+    idle_for: float | None = None,
 ) -> list[dict[str, Any]]:
     """Every mapping by id; only those with a move recorded, or only
-    those of servers waiting to be built (no cell, no move)."""
+    those of servers waiting to be built (no cell, no move); with
+    ``idle_for``, only rows nobody changed for that many seconds."""
     stmt = _select_all
     if moving_only:
         stmt = _select_moving
     elif unscheduled_only:
         stmt = _select_unscheduled
+    if idle_for is not None:
+        since = base.utcnow() - datetime.timedelta(seconds=idle_for)
+        stmt = stmt.where(
+            sa.func.coalesce(_c.updated_at, _c.created_at) <= since
+        )
     return [_row(r) for r in ctx.connection.execute(stmt)]
 
 

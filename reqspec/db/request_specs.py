@@ -43,6 +43,8 @@ class SpecRow(NamedTuple):
     instance_uuid: str
     project_id: str | None
     generation: int
+    # bytes only for text SQLite holds that is not valid UTF-8: a damaged
+    # row, refused by the objects layer (see base.LargeText).
     spec: str
     instance_group_uuid: str | None = None
 

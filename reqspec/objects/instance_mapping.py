@@ -97,19 +97,24 @@ class InstanceMapping(base.ReqspecObject):
 
     @classmethod
     def get_all(
-        cls, context: "RequestContext", moving_only: bool = False
+        cls,
+        context: "RequestContext",
+        moving_only: bool = False,
+        idle_for: float | None = None,
     ) -> list["InstanceMapping"]:
         """Every mapping, oldest first; only those of servers being moved
-        between databases with ``moving_only``."""
-        rows = db.get_all(context, moving_only=moving_only)
+        between databases with ``moving_only``; with ``idle_for``, only
+        those nobody changed for that many seconds."""
+        rows = db.get_all(context, moving_only=moving_only, idle_for=idle_for)
         return [cls._from_db_row(context, row) for row in rows]
 
     @classmethod
     def get_unscheduled(
-        cls, context: "RequestContext"
+        cls, context: "RequestContext", idle_for: float | None = None
     ) -> list["InstanceMapping"]:
-        """Mappings of servers waiting to be built (no cell, no move)."""
-        rows = db.get_all(context, unscheduled_only=True)
+        """Mappings of servers waiting to be built (no cell, no move);
+        with ``idle_for``, only those waiting that many seconds."""
+        rows = db.get_all(context, unscheduled_only=True, idle_for=idle_for)
         return [cls._from_db_row(context, row) for row in rows]
 
     def create(self, spec: "RequestSpec | None" = None) -> None:
