@@ -10,10 +10,10 @@ rather than per server::
     write    each target cell, per chunk:    -> written (each server of
              the server rows (claims) and       the chunk)
              the spec copies
-    finish   API, per target cell and chunk: -> finished (each server
-             mappings point at the cell,        of the chunk)
-             records cleared, API specs
-             deleted
+    finish   API, right after each chunk's   -> finished (each server
+             write: mappings point at the       of the chunk)
+             cell, records cleared, API
+             specs deleted
 
 Each server passes through exactly the states of a single build, so a
 process killed anywhere leaves, for every server, a state that
