@@ -16,9 +16,11 @@ from typing import Any
 
 from reqspec import context
 from reqspec import exception
+from reqspec.cmd import databases
 from reqspec.cmd import output
 from reqspec.db import nova_source
 from reqspec.db import nova_target
+from reqspec.db import urls
 from reqspec.objects import CellMapping
 from reqspec.objects import nova_export
 from reqspec.objects import nova_import
@@ -76,6 +78,11 @@ def register(subparsers: Any) -> None:
 def import_command(args: argparse.Namespace) -> int:
     if args.nova_batch_size < 1:
         raise exception.ReqspecError("--batch-size must be at least 1")
+    # A malformed URL, a driver not installed or a database that does
+    # not exist: one line, before anything is opened.
+    databases.api_url()
+    urls.verify(args.nova_connection, "the Nova API database")
+    output.using("the Nova API database", urls.mask(args.nova_connection))
     ctx = context.get_admin_context()
     source = nova_source.NovaSource(args.nova_connection)
     counts: collections.Counter[Outcome] = collections.Counter()
@@ -126,6 +133,11 @@ def import_command(args: argparse.Namespace) -> int:
 def export_command(args: argparse.Namespace) -> int:
     if args.nova_batch_size < 1:
         raise exception.ReqspecError("--batch-size must be at least 1")
+    # The same first checks as import-nova: one line for a bad URL, a
+    # driver not installed, or a database that does not exist.
+    databases.api_url()
+    urls.verify(args.nova_connection, "the Nova API database")
+    output.using("the Nova API database", urls.mask(args.nova_connection))
     ctx = context.get_admin_context()
     cells = CellMapping.get_all(ctx)
     target = nova_target.NovaTarget(args.nova_connection)

@@ -425,6 +425,21 @@ class RequestSpec(base.ReqspecObject):
         return [spec for spec in loaded if spec is not None]
 
     @classmethod
+    def get_stored_documents(
+        cls, context: "RequestContext", instance_uuids: Iterable[str]
+    ) -> dict[str, str]:
+        """The stored documents of the given instances that exist, by
+        uuid, as they are (not decoded: for copying them, or telling
+        which are equal), read with one query."""
+        uuids = list(dict.fromkeys(_checked_uuid(u) for u in instance_uuids))
+        if not uuids:
+            return {}
+        rows = db.get_by_instance_uuids(
+            context, uuids, project_scope.scope_of(context)
+        )
+        return {row.instance_uuid: row.spec for row in rows}
+
+    @classmethod
     def iter_all(
         cls,
         context: "RequestContext",
