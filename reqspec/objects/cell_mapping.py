@@ -48,9 +48,8 @@ class CellMapping(base.ReqspecObject):
         return urls.mask(self.database_connection)
 
     @classmethod
-    def _from_db_row(
-        cls, context: "RequestContext", row: Any
-    ) -> "CellMapping":
+    def from_db_row(cls, context: "RequestContext", row: Any) -> "CellMapping":
+        """The object a row of its table holds (no query)."""
         cell = cls(context)
         for name in cls.fields:
             setattr(cell, name, getattr(row, name))
@@ -64,7 +63,7 @@ class CellMapping(base.ReqspecObject):
         row = db.get_by_name(context, name)
         if row is None:
             raise exception.CellMappingNotFound(cell=name)
-        return cls._from_db_row(context, row)
+        return cls.from_db_row(context, row)
 
     @classmethod
     def get_by_uuid(
@@ -77,11 +76,11 @@ class CellMapping(base.ReqspecObject):
         row = db.get_by_uuid(context, uuid)
         if row is None:
             raise exception.CellMappingNotFound(cell=uuid)
-        return cls._from_db_row(context, row)
+        return cls.from_db_row(context, row)
 
     @classmethod
     def get_all(cls, context: "RequestContext") -> list["CellMapping"]:
-        return [cls._from_db_row(context, row) for row in db.get_all(context)]
+        return [cls.from_db_row(context, row) for row in db.get_all(context)]
 
     def create(self) -> None:
         if self.obj_attr_is_set("id"):

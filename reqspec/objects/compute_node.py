@@ -95,9 +95,10 @@ class ComputeNode(base.ReqspecObject):
         return not (self.disabled or self.forced_down)
 
     @classmethod
-    def _from_db_row(
+    def from_db_row(
         cls, context: "RequestContext", row: dict[str, Any]
     ) -> "ComputeNode":
+        """The object a row of its table holds (no query)."""
         node = cls(context)
         for name in ("id", "uuid", "host", "node", *SETTABLE):
             setattr(node, name, row[name])
@@ -117,7 +118,7 @@ class ComputeNode(base.ReqspecObject):
         leaving out ``exclude_instance_uuid`` (a server being moved or
         rebuilt does not compete with itself).
         """
-        nodes = [cls._from_db_row(context, r) for r in db.get_all(context)]
+        nodes = [cls.from_db_row(context, r) for r in db.get_all(context)]
         if with_usage:
             usage = instances_db.usage_by_node(context, exclude_instance_uuid)
             for node in nodes:
@@ -140,7 +141,7 @@ class ComputeNode(base.ReqspecObject):
             raise exception.ComputeHostNotFound(
                 host=host, node=node, database=context.database
             )
-        return cls._from_db_row(context, row)
+        return cls.from_db_row(context, row)
 
     def create(self) -> None:
         """Register the node in the context's cell."""

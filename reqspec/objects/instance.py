@@ -130,9 +130,10 @@ class Instance(base.ReqspecObject):
         return copy
 
     @classmethod
-    def _from_db_row(
+    def from_db_row(
         cls, context: "RequestContext", row: dict[str, Any]
     ) -> "Instance":
+        """The object a row of its table holds (no query)."""
         instance = cls(context)
         for name in _COLUMNS:
             setattr(instance, name, row[name])
@@ -151,7 +152,7 @@ class Instance(base.ReqspecObject):
         row = db.get_by_uuid(context, uuid)
         if row is None:
             raise exception.InstanceNotFound(instance_uuid=uuid)
-        return cls._from_db_row(context, row)
+        return cls.from_db_row(context, row)
 
     @classmethod
     def get_by_group(
@@ -159,11 +160,11 @@ class Instance(base.ReqspecObject):
     ) -> list["Instance"]:
         """The members of a server group that live in the context's cell."""
         rows = db.get_by_group(context, fields.check_uuid(group_uuid))
-        return [cls._from_db_row(context, row) for row in rows]
+        return [cls.from_db_row(context, row) for row in rows]
 
     @classmethod
     def get_all(cls, context: "RequestContext") -> list["Instance"]:
-        return [cls._from_db_row(context, r) for r in db.get_all(context)]
+        return [cls.from_db_row(context, r) for r in db.get_all(context)]
 
     def create(self) -> None:
         """Store the server in the context's cell, claiming its resources.
@@ -202,7 +203,7 @@ class Instance(base.ReqspecObject):
                 raise exception.ObjectActionError(
                     action="create", reason="already created"
                 )
-            spec._check_project_scope()
+            spec.check_may_store()
             project_scope.check_project_column(spec.project_id)
             rows.append(
                 {n: getattr(instance, n) for n in _COLUMNS if n != "id"}
@@ -230,7 +231,7 @@ class Instance(base.ReqspecObject):
         ``servers`` are (uuid, host, node, stored spec document), each
         document ``spec``'s but for the uuid, so every server is sized
         and owned as ``spec`` says (read once, not per server)."""
-        spec._check_project_scope()
+        spec.check_may_store()
         project_scope.check_project_column(spec.project_id)
         group = spec.instance_group_uuid
         common: dict[str, Any] = dict.fromkeys(_COLUMNS)

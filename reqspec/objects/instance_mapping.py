@@ -62,9 +62,10 @@ class InstanceMapping(base.ReqspecObject):
         return self.move_step is not None
 
     @classmethod
-    def _from_db_row(
+    def from_db_row(
         cls, context: "RequestContext", row: dict[str, Any]
     ) -> "InstanceMapping":
+        """The object a row of its table holds (no query)."""
         mapping = cls(context)
         for name in db.COLUMNS:
             setattr(mapping, name, row[name])
@@ -79,7 +80,7 @@ class InstanceMapping(base.ReqspecObject):
                 attr,
                 None
                 if cell is None
-                else CellMapping._from_db_row(context, _Row(cell)),
+                else CellMapping.from_db_row(context, _Row(cell)),
             )
         mapping.obj_reset_changes()
         return mapping
@@ -93,7 +94,7 @@ class InstanceMapping(base.ReqspecObject):
         row = db.get_by_instance_uuid(context, uuid)
         if row is None:
             raise exception.InstanceNotFound(instance_uuid=uuid)
-        return cls._from_db_row(context, row)
+        return cls.from_db_row(context, row)
 
     @classmethod
     def get_all(
@@ -106,7 +107,7 @@ class InstanceMapping(base.ReqspecObject):
         between databases with ``moving_only``; with ``idle_for``, only
         those nobody changed for that many seconds."""
         rows = db.get_all(context, moving_only=moving_only, idle_for=idle_for)
-        return [cls._from_db_row(context, row) for row in rows]
+        return [cls.from_db_row(context, row) for row in rows]
 
     @classmethod
     def get_unscheduled(
@@ -115,7 +116,7 @@ class InstanceMapping(base.ReqspecObject):
         """Mappings of servers waiting to be built (no cell, no move);
         with ``idle_for``, only those waiting that many seconds."""
         rows = db.get_all(context, unscheduled_only=True, idle_for=idle_for)
-        return [cls._from_db_row(context, row) for row in rows]
+        return [cls.from_db_row(context, row) for row in rows]
 
     def create(self, spec: "RequestSpec | None" = None) -> None:
         """Store an unscheduled mapping and, if given, ``spec`` in the API
@@ -137,7 +138,7 @@ class InstanceMapping(base.ReqspecObject):
                 raise exception.ObjectActionError(
                     action="create", reason="the spec is another server's"
                 )
-            spec._check_project_scope()
+            spec.check_may_store()
             text = spec.to_document()
             group_uuid = spec.instance_group_uuid
         self.id, row = db.create(
@@ -150,7 +151,7 @@ class InstanceMapping(base.ReqspecObject):
         if spec is not None and row is not None and text is not None:
             # The spec row was written by this composite statement rather
             # than by spec.create(): record its identity on the object.
-            spec._set_row(row.id, row.generation, text)
+            spec.mark_stored(row.id, row.generation, text)
         self.cell_mapping = None
         self.move_step = None
         self.fault = None
@@ -186,7 +187,7 @@ class InstanceMapping(base.ReqspecObject):
         )
         if row is None:
             cls._refuse_move(context, uuid)
-        return cls._from_db_row(context, row)
+        return cls.from_db_row(context, row)
 
     @classmethod
     def _refuse_move(cls, context: "RequestContext", uuid: str) -> NoReturn:
@@ -339,7 +340,7 @@ def _cell_id(cell: CellMapping | None) -> int | None:
 
 
 class _Row:
-    """Attribute access to a dict, for CellMapping._from_db_row."""
+    """Attribute access to a dict, for CellMapping.from_db_row."""
 
     def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)

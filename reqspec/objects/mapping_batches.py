@@ -38,7 +38,7 @@ def create_for_request(
             reason="mappings live in the API database; use a context "
             "that is not targeted at a cell",
         )
-    spec._check_project_scope()
+    spec.check_may_store()
     project_scope.check_project_column(spec.project_id)
     rows = []
     for uuid in instance_uuids:

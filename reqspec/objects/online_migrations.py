@@ -82,7 +82,7 @@ def _load(
     cursor: Cursor | None,
 ) -> RequestSpec | None:
     try:
-        return RequestSpec._from_db_row(ctx, row)
+        return RequestSpec.from_db_row(ctx, row)
     except exception.InvalidRequestSpec as err:
         LOG.warning(
             "%s: cannot %s the request spec of instance %s: %s",
@@ -221,7 +221,7 @@ def _undecodable_rows(
         after_id = rows[-1].id
         for row in rows:
             try:
-                RequestSpec._from_db_row(ctx, row)
+                RequestSpec.from_db_row(ctx, row)
             except exception.InvalidRequestSpec as err:
                 found[row.instance_uuid] = err.message
 

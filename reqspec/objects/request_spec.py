@@ -309,9 +309,11 @@ class RequestSpec(base.ReqspecObject):
         return spec
 
     @classmethod
-    def _from_db_row(
+    def from_db_row(
         cls, context: "RequestContext", row: db.SpecRow
     ) -> "RequestSpec":
+        """The spec a stored row holds, checked against the row's columns;
+        ``InvalidRequestSpec`` naming the row if it is damaged."""
         where = f"stored spec of instance {row.instance_uuid}"
         try:
             spec = document.decode(row.spec)
@@ -342,7 +344,7 @@ class RequestSpec(base.ReqspecObject):
         spec._context = context
         # The decoder fills storage attributes directly, so a loaded spec
         # has no changes to reset.
-        spec._set_row(
+        spec.mark_stored(
             row.id,
             row.generation,
             row.spec,
@@ -351,7 +353,7 @@ class RequestSpec(base.ReqspecObject):
         )
         return spec
 
-    def _set_row(
+    def mark_stored(
         self,
         row_id: int,
         generation: int,
@@ -386,7 +388,7 @@ class RequestSpec(base.ReqspecObject):
         row = db.get_by_instance_uuid(context, uuid, scope)
         if row is None or not project_scope.owns(scope, row.project_id):
             raise exception.RequestSpecNotFound(instance_uuid=uuid)
-        return cls._from_db_row(context, row)
+        return cls.from_db_row(context, row)
 
     @classmethod
     def get_by_instance_uuids(
@@ -413,7 +415,7 @@ class RequestSpec(base.ReqspecObject):
         }
         if on_damaged is None:
             return [
-                cls._from_db_row(context, by_uuid[uuid])
+                cls.from_db_row(context, by_uuid[uuid])
                 for uuid in uuids
                 if uuid in by_uuid
             ]
@@ -463,7 +465,7 @@ class RequestSpec(base.ReqspecObject):
                 if not project_scope.owns(scope, row.project_id):
                     continue
                 if on_damaged is None:
-                    yield cls._from_db_row(context, row)
+                    yield cls.from_db_row(context, row)
                     continue
                 spec = cls._load_row(context, row, on_damaged)
                 if spec is not None:
@@ -477,7 +479,7 @@ class RequestSpec(base.ReqspecObject):
         on_damaged: "OnDamaged",
     ) -> "RequestSpec | None":
         try:
-            return cls._from_db_row(context, row)
+            return cls.from_db_row(context, row)
         except exception.InvalidRequestSpec as err:
             on_damaged(row.instance_uuid, err)
             return None
@@ -496,7 +498,7 @@ class RequestSpec(base.ReqspecObject):
             raise exception.ObjectActionError(
                 action="create", reason="the spec is already stored"
             )
-        self._check_project_scope()
+        self.check_may_store()
         text = self.to_document()
         project_scope.check_project_column(self.project_id)
         row = db.create(
@@ -508,7 +510,7 @@ class RequestSpec(base.ReqspecObject):
             created_at=created_at,
             updated_at=updated_at,
         )
-        self._set_row(
+        self.mark_stored(
             row.id,
             row.generation,
             text,
@@ -529,7 +531,7 @@ class RequestSpec(base.ReqspecObject):
             )
         # Scope first: a foreign spec must not save "successfully" even when
         # there is nothing to write.
-        self._check_project_scope()
+        self.check_may_store()
         text = self.to_document()
         if text == getattr(self, "_stored_document", None):
             self.obj_reset_changes(recursive=True)
@@ -550,7 +552,7 @@ class RequestSpec(base.ReqspecObject):
             instance_group_uuid=columns[1],
             stored_columns=getattr(self, "_stored_columns", None),
         )
-        self._set_row(self.id, generation, text, columns=columns)
+        self.mark_stored(self.id, generation, text, columns=columns)
 
     def destroy(self) -> None:
         """Delete the spec from the context's database."""
@@ -563,7 +565,9 @@ class RequestSpec(base.ReqspecObject):
         self.__dict__.pop("_obj_generation", None)
         self.__dict__.pop("_stored_document", None)
 
-    def _check_project_scope(self) -> None:
+    def check_may_store(self) -> None:
+        """``Forbidden`` unless this spec's context may store
+        specs of its project (what every write checks first)."""
         project_scope.check_may_store(self._context, self.project_id)
 
 

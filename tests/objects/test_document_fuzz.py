@@ -297,7 +297,7 @@ class TestDecode:
         ctx = context.get_admin_context()
         row = db_specs.SpecRow(1, UUID, "p", 1, text)  # type: ignore[arg-type]
         try:
-            spec = objects.RequestSpec._from_db_row(ctx, row)
+            spec = objects.RequestSpec.from_db_row(ctx, row)
         except exception.InvalidRequestSpec as err:
             assert len(str(err)) <= MAX_MESSAGE + 200
             return

@@ -116,7 +116,7 @@ def test_a_live_writer_wins_and_the_row_is_not_counted_done(
 ) -> None:
     spec = make_spec(db.ctx)
     store_old_row(db.ctx, spec, "1.0")
-    real_load = RequestSpec._from_db_row
+    real_load = RequestSpec.from_db_row
 
     def load_then_race(ctx: Any, row: spec_db.SpecRow) -> RequestSpec:
         loaded = real_load(ctx, row)
@@ -129,7 +129,7 @@ def test_a_live_writer_wins_and_the_row_is_not_counted_done(
         return loaded
 
     monkeypatch.setattr(
-        odm.RequestSpec, "_from_db_row", staticmethod(load_then_race)
+        odm.RequestSpec, "from_db_row", staticmethod(load_then_race)
     )
     assert odm.rewrite_old_documents(db.ctx, 10) == (1, 0)
     monkeypatch.undo()

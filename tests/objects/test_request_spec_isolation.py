@@ -58,7 +58,7 @@ def _attempts(
     def save_as_theirs() -> None:
         # An object for their row (loaded by an admin, then handed over).
         spec = new_spec(admin, THEIRS, project_id="project-b")
-        spec._set_row(1, 1, "")
+        spec.mark_stored(1, 1, "")
         spec._context = user
         spec.availability_zone = "stolen"
         spec.save()
@@ -66,7 +66,7 @@ def _attempts(
     def save_claiming_mine() -> None:
         # The same, relabelled as project-a: the row still says project-b.
         spec = new_spec(user, THEIRS, project_id="project-a")
-        spec._set_row(1, 1, "")
+        spec.mark_stored(1, 1, "")
         spec.availability_zone = "stolen"
         spec.save()
 
