@@ -35,7 +35,6 @@ def type_strategy(field_type: Any) -> st.SearchStrategy[Any]:
         fields.String: text,
         fields.Integer: st.integers(-(2**40), 2**40),
         fields.NonNegativeInteger: st.integers(0, 2**40),
-        fields.Float: st.floats(allow_nan=False, allow_infinity=False),
         fields.NonNegativeFloat: st.floats(
             min_value=0, allow_nan=False, allow_infinity=False
         ),

@@ -1,7 +1,6 @@
 """reqspec's versioned objects.
 
-Importing this package registers every object class; ``register_all`` is
-kept for Nova-shaped callers that expect to call it.
+Importing this package registers every object class.
 """
 
 from reqspec.objects.cell_mapping import CellMapping
@@ -27,11 +26,6 @@ from reqspec.objects.scheduling import SchedulerLimits
 from reqspec.objects.scheduling import SchedulerRetries
 from reqspec.objects.security_group import SecurityGroup
 
-
-def register_all() -> None:
-    """Every class is registered on import; nothing left to do."""
-
-
 __all__ = [
     "CellMapping",
     "ComputeNode",
@@ -55,5 +49,4 @@ __all__ = [
     "SchedulerLimits",
     "SchedulerRetries",
     "SecurityGroup",
-    "register_all",
 ]

@@ -345,7 +345,7 @@ def _dumper(field: Any, check: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return None if checked is None else sorted(checked)
 
         return dump_set
-    if isinstance(field_type, (fields.Float, fields.NonNegativeFloat)):
+    if isinstance(field_type, fields.NonNegativeFloat):
 
         def dump_float(value: Any) -> Any:
             # orjson's shortest form is not Python's ("1e-7" for "1e-07");

@@ -116,12 +116,6 @@ def _check_non_negative_int(value: Any) -> int:
     return _fail("a non-negative integer", value)
 
 
-def _check_float(value: Any) -> float:
-    if type(value) in (int, float) and math.isfinite(value):
-        return float(value)
-    return _fail("a finite number", value)
-
-
 def _check_non_negative_float(value: Any) -> float:
     if type(value) in (int, float) and math.isfinite(value) and value >= 0:
         return float(value)
@@ -174,10 +168,6 @@ class Integer(StrictType[int]):
 class NonNegativeInteger(StrictType[int]):
     check = staticmethod(_check_non_negative_int)
     inline_test = "type(v) is int and v >= 0"
-
-
-class Float(StrictType[float]):
-    check = staticmethod(_check_float)
 
 
 class NonNegativeFloat(StrictType[float]):
@@ -315,10 +305,6 @@ class NonNegativeIntegerField(
     _FingerprintRepr, ovo_fields.AutoTypedField[int]
 ):
     AUTO_TYPE = NonNegativeInteger()
-
-
-class FloatField(_FingerprintRepr, ovo_fields.AutoTypedField[float]):
-    AUTO_TYPE = Float()
 
 
 class NonNegativeFloatField(

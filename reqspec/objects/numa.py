@@ -61,10 +61,6 @@ class InstanceNUMACell(base.ReqspecObject):
                     f"express the page size policy {policy!r}",
                 )
 
-    @property
-    def total_cpus(self) -> int:
-        return len(self.cpuset) + len(self.pcpuset)
-
 
 @base.ReqspecObjectRegistry.register
 class InstanceNUMATopology(base.ReqspecObject):
