@@ -18,6 +18,7 @@ from reqspec import context
 from reqspec import exception
 from reqspec.cmd import databases
 from reqspec.cmd import output
+from reqspec.db import base as db_base
 from reqspec.db import nova_source
 from reqspec.db import nova_target
 from reqspec.db import urls
@@ -46,8 +47,8 @@ def register(subparsers: Any) -> None:
         dest="nova_batch_size",
         metavar="N",
         type=int,
-        default=500,
-        help="Rows read from Nova per batch (default: 500).",
+        default=db_base.READ_BATCH_SIZE,
+        help="Rows read from Nova per batch (default: %(default)s).",
     )
     parser.set_defaults(action_fn=import_command)
 
@@ -69,8 +70,8 @@ def register(subparsers: Any) -> None:
         dest="nova_batch_size",
         metavar="N",
         type=int,
-        default=500,
-        help="Specs written per transaction (default: 500).",
+        default=db_base.WRITE_BATCH_SIZE,
+        help="Specs written per transaction (default: %(default)s).",
     )
     parser.set_defaults(action_fn=export_command)
 

@@ -51,7 +51,7 @@ class InstanceMapping(base.TimestampMixin, APIBase):
         base.Identifier(36), nullable=False, unique=True
     )
     project_id: orm.Mapped[str | None] = orm.mapped_column(
-        base.Identifier(255), nullable=True, index=True
+        base.Identifier(base.PROJECT_ID_LENGTH), nullable=True, index=True
     )
     cell_id: orm.Mapped[int | None] = orm.mapped_column(
         sa.ForeignKey("cell_mappings.id"), nullable=True, index=True

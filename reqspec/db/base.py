@@ -81,6 +81,20 @@ def binary_collation(dialect: sa.Dialect) -> str:
     return BINARY_COLLATIONS[server]
 
 
+#: Rows read per short read transaction when walking a whole table by
+#: keyset pagination: memory stays flat and no transaction stays open
+#: while the caller works on a batch.
+READ_BATCH_SIZE = 500
+#: Rows written per transaction by bulk writers: enough to amortise the
+#: commit, few enough that locks are held briefly and a failure redoes
+#: little.
+WRITE_BATCH_SIZE = 500
+
+#: Width of every ``project_id`` column (Nova's), which the objects check
+#: before writing so an over-long id is refused rather than truncated.
+PROJECT_ID_LENGTH = 255
+
+
 class Identifier(sa.types.TypeDecorator[str]):
     """A column that lookups and project scoping compare: uuids, project
     and user ids, cell names, hosts and nodes.

@@ -89,7 +89,7 @@ class Instance(base.TimestampMixin, CellBase):
         base.Identifier(36), nullable=False, unique=True
     )
     project_id: orm.Mapped[str | None] = orm.mapped_column(
-        base.Identifier(255), nullable=True, index=True
+        base.Identifier(base.PROJECT_ID_LENGTH), nullable=True, index=True
     )
     user_id: orm.Mapped[str | None] = orm.mapped_column(
         base.Identifier(255), nullable=True

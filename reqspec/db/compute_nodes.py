@@ -21,11 +21,9 @@ if TYPE_CHECKING:
 _table = cast(sa.Table, cell_models.ComputeNode.__table__)
 _c = _table.c
 
-COLUMNS = (
-    "id",
-    "uuid",
-    "host",
-    "node",
+#: The columns an operator sets; the others identify the node or are
+#: bookkeeping.
+SETTABLE = (
     "availability_zone",
     "vcpus",
     "memory_mb",
@@ -38,8 +36,9 @@ COLUMNS = (
     "aggregates",
     "disabled",
     "forced_down",
-    "generation",
 )
+#: The columns a node is read with.
+COLUMNS = ("id", "uuid", "host", "node", *SETTABLE, "generation")
 
 
 class Resources(NamedTuple):
@@ -57,6 +56,7 @@ class Resources(NamedTuple):
         return Resources(*(a - b for a, b in zip(self, other, strict=True)))
 
 
+#: How each resource of ``Resources`` is counted, for messages.
 UNITS = {"vcpus": "VCPU", "memory_mb": "MiB of RAM", "disk_gb": "GiB of disk"}
 
 

@@ -344,7 +344,7 @@ def _batch_after(
 
 def iter_batches(
     ctx: "RequestContext",
-    batch_size: int = 500,
+    batch_size: int = base.READ_BATCH_SIZE,
     project_id: str | None = None,
 ) -> Iterator[list[SpecRow]]:
     """All rows (of ``project_id`` if given) in id order, ``batch_size`` at

@@ -59,6 +59,7 @@ import sqlalchemy as sa
 
 from reqspec import exception
 from reqspec.db import engines
+from reqspec.db import error_codes
 from reqspec.db import urls
 
 if TYPE_CHECKING:
@@ -70,11 +71,6 @@ R = TypeVar("R")
 #: Attempts of one transaction the database keeps aborting.
 MAX_ATTEMPTS = 6
 
-# PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected.
-_PG_RETRY_CODES = frozenset({"40001", "40P01"})
-# MySQL/MariaDB: deadlock, lock wait timeout, and MariaDB's "record has
-# changed since last read" (snapshot isolation, 11.6+).
-_MYSQL_RETRY_CODES = frozenset({1213, 1205, 1020})
 # SQLite primary result codes SQLITE_BUSY and SQLITE_LOCKED (extended codes
 # such as SQLITE_BUSY_SNAPSHOT carry them in the low byte).
 _SQLITE_RETRY_CODES = frozenset({5, 6})
@@ -287,27 +283,27 @@ def _is_retryable(err: Exception) -> bool:
         return False
     pgcode = getattr(orig, "pgcode", None)
     if pgcode is not None:
-        return pgcode in _PG_RETRY_CODES
+        return pgcode in error_codes.PG_RETRY
     if isinstance(orig, sqlite3.OperationalError):
         code = getattr(orig, "sqlite_errorcode", None)
         if code is not None:
             return code & 0xFF in _SQLITE_RETRY_CODES
         return str(orig).startswith(_SQLITE_RETRY_MESSAGES)
     args: tuple[Any, ...] = getattr(orig, "args", ())
-    return bool(args) and args[0] in _MYSQL_RETRY_CODES
+    return bool(args) and args[0] in error_codes.MYSQL_RETRY
 
 
 def _is_missing_table(err: Exception) -> bool:
     # oslo.db classifies SQLite's "no such table" but deliberately passes
-    # MySQL's 1146 through, and PostgreSQL's undefined-table error too.
+    # MySQL's no-such-table through, and PostgreSQL's undefined-table too.
     if isinstance(err, db_exc.DBNonExistentTable):
         return True
     wrapped = _sqlalchemy_error(err)
     orig = wrapped.orig if wrapped is not None else None
-    if getattr(orig, "pgcode", None) == "42P01":
+    if getattr(orig, "pgcode", None) == error_codes.PG_UNDEFINED_TABLE:
         return True
     args: tuple[object, ...] = getattr(orig, "args", ())
-    return bool(args) and args[0] == 1146
+    return bool(args) and args[0] == error_codes.MYSQL_NO_SUCH_TABLE
 
 
 def _is_disconnect(err: Exception) -> bool:

@@ -23,14 +23,13 @@ import re
 import sqlalchemy as sa
 
 from reqspec import exception
+from reqspec.db import error_codes
 
 #: What an operator should have typed.
 EXAMPLE = "dialect+driver://user:password@host/database"
 
 # libpq's wording when the server is up but the database is not there.
 _PG_MISSING = re.compile(r'database "[^"]*" does not exist')
-# MySQL/MariaDB ER_BAD_DB_ERROR.
-_MYSQL_UNKNOWN_DATABASE = 1049
 
 
 def mask(url: str) -> str:
@@ -116,7 +115,7 @@ def is_missing_database(err: BaseException) -> bool:
         if orig is not None:
             current = orig
         args = getattr(current, "args", ())
-        if args and args[0] == _MYSQL_UNKNOWN_DATABASE:
+        if args and args[0] == error_codes.MYSQL_UNKNOWN_DATABASE:
             return True
         if _PG_MISSING.search(str(current)):
             return True

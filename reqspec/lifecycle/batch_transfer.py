@@ -37,7 +37,7 @@ from reqspec.objects import RequestSpec
 
 #: Servers written to a cell (and finished in the API database) per
 #: transaction.
-CHUNK = 500
+CHUNK = mapping_batches.WRITE_BATCH_SIZE
 
 
 @dataclasses.dataclass(frozen=True)

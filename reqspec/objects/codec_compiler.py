@@ -23,6 +23,7 @@ results.
 """
 
 from collections.abc import Callable
+import linecache
 from typing import Any
 from typing import TYPE_CHECKING
 
@@ -180,7 +181,17 @@ def compile_encoder(codec: "Codec") -> Callable[[Any], dict[str, Any]]:
 def _define(
     source: str, name: str, env: dict[str, Any], cls: type
 ) -> Callable[..., Any]:
-    filename = f"<reqspec generated {name} of {cls.__name__}>"
+    filename = (
+        f"<reqspec generated {name} of {cls.__module__}.{cls.__qualname__}>"
+    )
+    # Without this, a traceback through the function shows its line
+    # numbers but no lines. No mtime: checkcache() keeps the entry.
+    linecache.cache[filename] = (
+        len(source),
+        None,
+        source.splitlines(keepends=True),
+        filename,
+    )
     exec(compile(source, filename, "exec"), env)
     function: Callable[..., Any] = env[name]
     function.__qualname__ = f"{cls.__name__}.{name}"

@@ -19,20 +19,8 @@ if TYPE_CHECKING:
 Resources = db.Resources
 
 #: Fields an operator sets; the rest are the row's bookkeeping.
-SETTABLE = (
-    "availability_zone",
-    "vcpus",
-    "memory_mb",
-    "local_gb",
-    "cpu_allocation_ratio",
-    "ram_allocation_ratio",
-    "disk_allocation_ratio",
-    "architecture",
-    "hypervisor_type",
-    "aggregates",
-    "disabled",
-    "forced_down",
-)
+SETTABLE = db.SETTABLE
+UNITS = db.UNITS
 
 
 @base.ReqspecObjectRegistry.register
@@ -90,9 +78,10 @@ class ComputeNode(base.ReqspecObject):
         return self.capacity - self.used
 
     @property
-    def is_up(self) -> bool:
-        """Takes new servers: neither disabled nor forced down."""
-        return not (self.disabled or self.forced_down)
+    def up(self) -> bool:
+        """Not forced down (as ``HostState.up``); a disabled node is up
+        but takes no new servers."""
+        return not self.forced_down
 
     @classmethod
     def from_db_row(

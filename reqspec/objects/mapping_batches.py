@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from reqspec import exception
+from reqspec.db import base as db_base
 from reqspec.db import instance_mappings as db
 from reqspec.db import request_specs as specs_db
 from reqspec.objects import fields
@@ -19,6 +20,9 @@ from reqspec.objects.cell_mapping import CellMapping
 if TYPE_CHECKING:
     from reqspec.context import RequestContext
     from reqspec.objects.request_spec import RequestSpec
+
+#: Servers a caller of these functions should write per transaction.
+WRITE_BATCH_SIZE = db_base.WRITE_BATCH_SIZE
 
 
 def create_for_request(

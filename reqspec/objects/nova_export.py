@@ -25,6 +25,7 @@ from oslo_serialization import jsonutils
 from oslo_versionedobjects import fields as ovo_fields
 
 from reqspec import exception
+from reqspec.db import base as db_base
 from reqspec.db import nova_target
 from reqspec.db import request_specs as db
 from reqspec.objects import base
@@ -296,7 +297,7 @@ def export_batch(
 def export_from(
     ctx: "RequestContext",
     target: nova_target.NovaTarget,
-    batch_size: int = 500,
+    batch_size: int = db_base.WRITE_BATCH_SIZE,
 ) -> Iterator[RowResult]:
     """Export every spec of the context's database, a batch at a time."""
     if batch_size < 1:

@@ -18,6 +18,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from reqspec import exception
+from reqspec.db import base as db_base
 from reqspec.db import nova_source
 from reqspec.objects import nova_translation
 from reqspec.objects.request_spec import RequestSpec
@@ -78,7 +79,7 @@ def import_row(ctx: "RequestContext", row: nova_source.NovaRow) -> RowResult:
 def import_from(
     ctx: "RequestContext",
     source: nova_source.NovaSource,
-    batch_size: int = 500,
+    batch_size: int = db_base.READ_BATCH_SIZE,
 ) -> Iterator[RowResult]:
     """Import every row of ``source``, yielding each row's result."""
     if batch_size < 1:

@@ -34,6 +34,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from reqspec import exception
+from reqspec.db import base as db_base
 from reqspec.db import request_spec_migrations as db
 from reqspec.db import request_specs as spec_db
 from reqspec.objects import document
@@ -226,7 +227,9 @@ def _undecodable_rows(
                 found[row.instance_uuid] = err.message
 
 
-def undecodable(ctx: "RequestContext", batch: int = 500) -> dict[str, str]:
+def undecodable(
+    ctx: "RequestContext", batch: int = db_base.READ_BATCH_SIZE
+) -> dict[str, str]:
     """Rows some migration still waits for that no run can fix, because
     their document does not decode: instance uuid -> reason. Reads only;
     the upgrade check asks this so that it fails exactly where

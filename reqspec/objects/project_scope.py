@@ -10,12 +10,12 @@ missing one). Admin contexts reach every project.
 from typing import TYPE_CHECKING
 
 from reqspec import exception
+from reqspec.db import base as db_base
 
 if TYPE_CHECKING:
     from reqspec.context import RequestContext
 
-#: Width of the ``project_id`` column.
-PROJECT_ID_MAX_LENGTH = 255
+PROJECT_ID_MAX_LENGTH = db_base.PROJECT_ID_LENGTH
 
 
 def scope_of(context: "RequestContext") -> str | None:

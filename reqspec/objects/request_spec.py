@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from oslo_utils import versionutils
 
 from reqspec import exception
+from reqspec.db import base as db_base
 from reqspec.db import request_specs as db
 from reqspec.objects import base
 from reqspec.objects import document
@@ -445,7 +446,7 @@ class RequestSpec(base.ReqspecObject):
     def iter_all(
         cls,
         context: "RequestContext",
-        batch_size: int = 500,
+        batch_size: int = db_base.READ_BATCH_SIZE,
         on_damaged: "OnDamaged | None" = None,
     ) -> Iterator["RequestSpec"]:
         """Every spec in the context's database (of the context's project

@@ -48,7 +48,7 @@ class HostState:
             architecture=node.architecture,
             hypervisor_type=node.hypervisor_type,
             aggregates=frozenset(node.aggregates),
-            up=not node.forced_down,
+            up=node.up,
             disabled=node.disabled,
             running_instances=node.running_instances,
         )

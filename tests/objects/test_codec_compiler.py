@@ -9,7 +9,9 @@ nobody.
 """
 
 import concurrent.futures
+import linecache
 import sys
+import traceback
 from typing import Any
 
 from hypothesis import given
@@ -158,6 +160,16 @@ def test_generated_source_is_kept_for_reading() -> None:
     decoder = _spec_codec().fast_decoder()
     assert decoder.__qualname__ == "RequestSpec.decode"
     assert "data.get('flavor', M)" in decoder.source  # type: ignore[attr-defined]
+
+
+def test_a_traceback_through_generated_code_shows_its_lines() -> None:
+    decoder = _spec_codec().fast_decoder()
+    with pytest.raises(codec_compiler.Refused) as caught:
+        decoder(["not", "a", "dict"])
+    linecache.checkcache()  # as traceback printing does; must keep them
+    printed = "".join(traceback.format_exception(caught.value))
+    where = 'reqspec.objects.request_spec.RequestSpec>", line 3, in decode'
+    assert f"{where}\n    raise Refused\n" in printed
 
 
 def test_a_damaged_spec_is_reported_by_the_interpreter() -> None:

@@ -75,7 +75,12 @@ def test_save_changes_the_state(db):
     cloud.add_host(db, 0, "h1")
     cloud.set_host(db, 0, "h1", forced_down=True, availability_zone="az-9")
     node = ComputeNode.get_by_host_and_node(db.cell_context(0), "h1", "h1")
-    assert node.forced_down and not node.is_up
+    assert node.forced_down and not node.up
+    # Disabled is not down: the node still serves what it holds.
+    cloud.add_host(db, 0, "h2")
+    cloud.set_host(db, 0, "h2", disabled=True)
+    other = ComputeNode.get_by_host_and_node(db.cell_context(0), "h2", "h2")
+    assert other.disabled and other.up
     assert node.availability_zone == "az-9"
     with pytest.raises(exception.ComputeHostNotFound):
         ComputeNode.get_by_host_and_node(db.cell_context(0), "h9", "h9")

@@ -2,10 +2,9 @@
 
 from reqspec.objects import RequestSpec
 from reqspec.objects.compute_node import Resources
+from reqspec.objects.compute_node import UNITS
 from reqspec.scheduler.filters import BaseHostFilter
 from reqspec.scheduler.host_state import HostState
-
-_UNITS = {"vcpus": "VCPU", "memory_mb": "MiB of RAM", "disk_gb": "GiB of disk"}
 
 
 def requested(request: RequestSpec) -> Resources:
@@ -28,5 +27,5 @@ class ComputeResourcesFilter(BaseHostFilter):
             Resources._fields, need, host.free, strict=True
         ):
             if want > free:
-                return f"needs {want} {_UNITS[field]}, {max(free, 0)} free"
+                return f"needs {want} {UNITS[field]}, {max(free, 0)} free"
         return None
