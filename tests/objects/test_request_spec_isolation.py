@@ -91,10 +91,16 @@ def test_own_project_is_reachable(db: Env) -> None:
     for admin, user in _contexts(db):
         new_spec(user, MINE, project_id="project-a").create()
         spec = objects.RequestSpec.get_by_instance_uuid(user, MINE)
+        assert spec.availability_zone != "az1"
         spec.availability_zone = "az1"
         spec.save()
+        # What the user wrote is what an admin finds, in the user's project.
+        stored = objects.RequestSpec.get_by_instance_uuid(admin, MINE)
+        assert stored.availability_zone == "az1"
+        assert stored.project_id == "project-a"
+        assert stored.generation == 2
         assert objects.RequestSpec.get_by_instance_uuids(user, [MINE]) == [
-            objects.RequestSpec.get_by_instance_uuid(admin, MINE)
+            stored
         ]
         spec.destroy()
         with pytest.raises(exception.RequestSpecNotFound):
