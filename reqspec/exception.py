@@ -60,6 +60,15 @@ class ObjectActionError(ReqspecError):
     msg_fmt = "Cannot %(action)s: %(reason)s"
 
 
+class ProjectMismatch(Invalid):
+    """A spec and its instance mapping name different projects."""
+
+    msg_fmt = (
+        "The request spec of instance %(instance_uuid)s belongs to another "
+        "project than its instance mapping; nothing was written."
+    )
+
+
 class CellMappingNotFound(ReqspecError):
     msg_fmt = "No cell named or with uuid %(cell)s in the API database."
 

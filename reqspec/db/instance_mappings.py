@@ -7,6 +7,7 @@ so that concurrent conductors, and a heal racing a conductor, can never
 both take the same step: the one whose row count is 0 lost.
 """
 
+from collections.abc import Callable
 from typing import Any
 from typing import cast
 from typing import TYPE_CHECKING
@@ -17,7 +18,6 @@ import sqlalchemy as sa
 from reqspec import exception
 from reqspec.db import api_models
 from reqspec.db import base
-from reqspec.db import request_specs
 from reqspec.db import transactions
 
 if TYPE_CHECKING:
@@ -106,12 +106,15 @@ def create(
     ctx: "RequestContext",
     instance_uuid: str,
     project_id: str | None,
-    spec: str | None = None,
-    instance_group_uuid: str | None = None,
-) -> tuple[int, request_specs.SpecRow | None]:
-    """Insert an unscheduled mapping and, if given, the spec's document
-    into the API database, in one transaction: either both exist or
-    neither does. ``ctx`` must address the API database."""
+    then: Callable[[], object] | None = None,
+) -> int:
+    """Insert an unscheduled mapping; returns its id. ``ctx`` must address
+    the API database.
+
+    ``then`` runs after the insert, inside the same transaction: a writer
+    it calls on the same context and database joins it (the spec's own
+    ``create``), so either both rows exist or neither does.
+    """
     try:
         result = ctx.connection.execute(
             _table.insert(),
@@ -125,19 +128,9 @@ def create(
         raise exception.InstanceExists(
             instance_uuid=instance_uuid, database=ctx.database
         ) from err
-    mapping_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-    row = None
-    if spec is not None:
-        # A writer on the same context and database joins this
-        # transaction.
-        row = request_specs.create(
-            ctx,
-            instance_uuid,
-            project_id,
-            spec,
-            instance_group_uuid=instance_group_uuid,
-        )
-    return mapping_id, row
+    if then is not None:
+        then()
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 @transactions.api_writer
