@@ -113,6 +113,19 @@ class DatabaseUnavailable(DatabaseError):
         return bool(self.kwargs.get("outcome_unknown"))
 
 
+class DatabaseMissing(DatabaseUnavailable):
+    """An SQLite database file that does not exist; nothing was created.
+
+    Only commands meant to create a database do (``db sync``).
+    """
+
+    msg_fmt = (
+        "%(database)s does not exist: there is no SQLite file at %(path)s "
+        "(nothing was created). Create it with 'reqspec-manage db sync', "
+        "or fix its connection URL."
+    )
+
+
 class DatabaseBusy(DatabaseError):
     """Every attempt of a transaction was aborted by the database
     (deadlock, serialization failure, lock timeout); each attempt was rolled

@@ -80,10 +80,15 @@ def head(database: str) -> str:
 
 
 @contextlib.contextmanager
-def _connect(database: str, url: str, label: str) -> Iterator[sa.Connection]:
+def _connect(
+    database: str, url: str, label: str, create: bool = False
+) -> Iterator[sa.Connection]:
     engine = None
+    path = None if create else engines.missing_sqlite_file(url)
+    if path is not None:
+        raise exception.DatabaseMissing(database=label, path=path)
     try:
-        engine = engines.create_engine(url)
+        engine = engines.create_engine(url, create=create)
         # Not engine.begin(): alembic opens one transaction per revision.
         with engine.connect() as connection:
             yield connection
@@ -153,7 +158,8 @@ def db_sync(
     """
     _check_database(database)
     label = label or f"the {database} database"
-    with _connect(database, url, label) as connection:
+    # The one reqspec call that may create a database (an SQLite file).
+    with _connect(database, url, label, create=True) as connection:
         current = _current(database, connection)
         # End the read so that alembic starts a transaction per revision.
         connection.commit()
@@ -219,7 +225,9 @@ def run_environment(
         return
 
     # Plain `alembic -c .../alembic.ini upgrade head`.
-    engine = engines.create_engine(_plain_alembic_url(context, database))
+    engine = engines.create_engine(
+        _plain_alembic_url(context, database), create=True
+    )
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, **options)

@@ -24,11 +24,12 @@ What a failure becomes, decided once here for every database function:
   only the inner part would commit half of the outer one. When every attempt
   is aborted: ``DatabaseBusy``.
 * A connection that cannot be made (whatever the driver's wording) or is
-  lost: ``DatabaseUnavailable``. Not retried: if it was lost while
-  committing, the change may have been saved (``outcome_unknown``), and
-  only the caller can tell whether doing it again is right. SQLAlchemy
-  has already invalidated the pool, so the next call starts on a fresh
-  connection.
+  lost: ``DatabaseUnavailable``; ``DatabaseMissing`` when it is an SQLite
+  file that does not exist (reads and writes never create one). Not
+  retried: if it was lost while committing, the change may have been
+  saved (``outcome_unknown``), and only the caller can tell whether doing
+  it again is right. SQLAlchemy has already invalidated the pool, so the
+  next call starts on a fresh connection.
 * A missing table: ``DatabaseNotUpgraded``. Any other driver error:
   ``DatabaseError``. Both were rolled back.
 
@@ -134,7 +135,11 @@ class _Transaction:
             except Exception as err:
                 # enginefacade has rolled back (or lost) the transaction.
                 typed = _classify(
-                    err, ctx, connected, committing=write and committing
+                    err,
+                    ctx,
+                    connected,
+                    committing=write and committing,
+                    url=db.url,
                 )
                 if typed is err:
                     raise
@@ -179,7 +184,11 @@ _retry = oslo_db_api.wrap_db_retry(
 
 
 def _classify(
-    err: Exception, ctx: "RequestContext", connected: bool, committing: bool
+    err: Exception,
+    ctx: "RequestContext",
+    connected: bool,
+    committing: bool,
+    url: str,
 ) -> Exception:
     """The exception a failed attempt raises (see the module docstring)."""
     if isinstance(err, exception.ReqspecError):
@@ -189,6 +198,11 @@ def _classify(
         return err
     if _is_retryable(err):
         return db_exc.DBDeadlock(err)
+    if driver_error and not connected:
+        # SQLite files are opened, never created (engines.create_engine).
+        path = engines.missing_sqlite_file(url)
+        if path is not None:
+            return exception.DatabaseMissing(database=ctx.database, path=path)
     if (
         isinstance(err, db_exc.DBConnectionError)
         or _is_disconnect(err)
