@@ -290,6 +290,13 @@ class RequestSpec(base.ReqspecObject):
         """The canonical stored document (compact, deterministic JSON)."""
         return document.encode(self)
 
+    def stored_document(self) -> str:
+        """The document exactly as last read from (or written to)
+        storage, which a move copies as it is; the current encoding for a
+        spec never stored."""
+        stored: str | None = getattr(self, "_stored_document", None)
+        return self.to_document() if stored is None else stored
+
     @classmethod
     def from_document(
         cls, context: "RequestContext | None", text: str | bytes
