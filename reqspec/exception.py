@@ -60,6 +60,15 @@ class ObjectActionError(ReqspecError):
     msg_fmt = "Cannot %(action)s: %(reason)s"
 
 
+class ProjectMismatch(Invalid):
+    """A spec and its instance mapping name different projects."""
+
+    msg_fmt = (
+        "The request spec of instance %(instance_uuid)s belongs to another "
+        "project than its instance mapping; nothing was written."
+    )
+
+
 class CellMappingNotFound(ReqspecError):
     msg_fmt = "No cell named or with uuid %(cell)s in the API database."
 
@@ -128,6 +137,19 @@ class InvalidDatabaseURL(Invalid):
     is not installed. Nothing was written."""
 
     msg_fmt = "%(database)s: %(reason)s"
+
+
+class DatabaseMissing(DatabaseNotFound):
+    """An SQLite database file that does not exist; nothing was created.
+
+    Only commands meant to create a database do (``db sync``).
+    """
+
+    msg_fmt = (
+        "%(database)s does not exist: there is no SQLite file at %(path)s "
+        "(nothing was created). Create it with 'reqspec-manage db sync', "
+        "or fix its connection URL."
+    )
 
 
 class DatabaseBusy(DatabaseError):

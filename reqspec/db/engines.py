@@ -30,6 +30,7 @@ import os
 import threading
 import time
 from typing import Any
+import urllib.parse
 
 from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import engines as oslo_engines
@@ -56,7 +57,7 @@ def is_sqlite_file(url: sa.engine.URL) -> bool:
 
 
 def _create_sqlite_file_engine(
-    url: sa.engine.URL, engine_args: dict[str, Any]
+    url: sa.engine.URL, engine_args: dict[str, Any], create: bool
 ) -> sa.engine.Engine:
     synchronous = (
         "FULL" if engine_args.get("sqlite_synchronous", True) else "OFF"
@@ -71,6 +72,16 @@ def _create_sqlite_file_engine(
             "check_same_thread": False,
         },
     )
+
+    if not create and url.query.get("uri") != "true":
+        opened = _open_existing(url)
+
+        @sa.event.listens_for(engine, "do_connect")
+        def _open_only(
+            dialect: Any, record: Any, cargs: list[Any], cparams: Any
+        ) -> None:
+            cargs[:1] = [opened]
+            cparams["uri"] = True
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_con: Any, record: Any) -> None:
@@ -103,11 +114,42 @@ def _create_sqlite_file_engine(
     return engine
 
 
-def create_engine(url: str, **engine_args: Any) -> sa.engine.Engine:
+def missing_sqlite_file(url: str | sa.engine.URL) -> str | None:
+    """The path of ``url``'s SQLite file if it is one and does not exist
+    (what ``DatabaseMissing`` reports); None otherwise."""
+    parsed = sa.engine.make_url(url)
+    if not is_sqlite_file(parsed):
+        return None
+    path = os.path.abspath(parsed.database or "")
+    return None if os.path.exists(path) else path
+
+
+def _open_existing(url: sa.engine.URL) -> str:
+    """A URI of the same SQLite file, opened read/write but never created.
+
+    sqlite3 creates a missing file on connect; a reader aimed at a cell
+    whose file is not there would leave an empty database (and its
+    directory) behind. Opened as a ``mode=rw`` URI, connecting fails
+    instead.
+    """
+    path = os.path.abspath(url.database or "")
+    # In a URI, '?', '#' and '%' in the path must be escaped.
+    return "file:" + urllib.parse.quote(path, safe="/") + "?mode=rw"
+
+
+def create_engine(
+    url: str, create: bool = False, **engine_args: Any
+) -> sa.engine.Engine:
     """An engine for ``url``: oslo.db's, except for SQLite files.
 
     It does not connect: an unreachable server is reported on first use
     (oslo.db would otherwise retry for minutes before failing).
+
+    An SQLite file is only opened, never created (connecting to a missing
+    one fails; ``DatabaseMissing`` is what callers see), unless ``create``
+    is true: then its directory and the file are made on first connect.
+    Only commands meant to create a database pass it (``db sync``, plain
+    ``alembic upgrade``); every engine of ``database()`` opens only.
     """
     engine_args.setdefault("max_retries", 0)
     engine_args.setdefault("mysql_sql_mode", "TRADITIONAL")
@@ -117,9 +159,10 @@ def create_engine(url: str, **engine_args: Any) -> sa.engine.Engine:
         sync_wait = conf.database.DEFAULT_WSREP_SYNC_WAIT
     parsed = sa.engine.make_url(url)
     if is_sqlite_file(parsed):
-        directory = os.path.dirname(os.path.abspath(parsed.database or ""))
-        os.makedirs(directory, exist_ok=True)
-        return _create_sqlite_file_engine(parsed, engine_args)
+        if create:
+            directory = os.path.dirname(os.path.abspath(parsed.database or ""))
+            os.makedirs(directory, exist_ok=True)
+        return _create_sqlite_file_engine(parsed, engine_args, create)
     return oslo_engines.create_engine(
         url,
         _engine_target=functools.partial(

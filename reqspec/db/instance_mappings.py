@@ -7,6 +7,7 @@ so that concurrent conductors, and a heal racing a conductor, can never
 both take the same step: the one whose row count is 0 lost.
 """
 
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 import datetime
@@ -121,12 +122,15 @@ def create(
     ctx: "RequestContext",
     instance_uuid: str,
     project_id: str | None,
-    spec: str | None = None,
-    instance_group_uuid: str | None = None,
-) -> tuple[int, request_specs.SpecRow | None]:
-    """Insert an unscheduled mapping and, if given, the spec's document
-    into the API database, in one transaction: either both exist or
-    neither does. ``ctx`` must address the API database."""
+    then: Callable[[], object] | None = None,
+) -> int:
+    """Insert an unscheduled mapping; returns its id. ``ctx`` must address
+    the API database.
+
+    ``then`` runs after the insert, inside the same transaction: a writer
+    it calls on the same context and database joins it (the spec's own
+    ``create``), so either both rows exist or neither does.
+    """
     try:
         result = ctx.connection.execute(
             _table.insert(),
@@ -140,19 +144,9 @@ def create(
         raise exception.InstanceExists(
             instance_uuid=instance_uuid, database=ctx.database
         ) from err
-    mapping_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-    row = None
-    if spec is not None:
-        # A writer on the same context and database joins this
-        # transaction.
-        row = request_specs.create(
-            ctx,
-            instance_uuid,
-            project_id,
-            spec,
-            instance_group_uuid=instance_group_uuid,
-        )
-    return mapping_id, row
+    if then is not None:
+        then()
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 @transactions.api_writer

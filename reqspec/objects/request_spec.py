@@ -559,9 +559,15 @@ class RequestSpec(base.ReqspecObject):
             self.instance_uuid,
             project_scope.scope_of(self._context),
         )
+        self._forget_row()
+
+    def _forget_row(self) -> None:
+        """Back to a spec that was never stored (after a destroy, or when
+        the transaction that created it was rolled back)."""
         self.__dict__.pop("_obj_id", None)
         self.__dict__.pop("_obj_generation", None)
         self.__dict__.pop("_stored_document", None)
+        self.__dict__.pop("_stored_columns", None)
 
     def _check_project_scope(self) -> None:
         project_scope.check_may_store(self._context, self.project_id)

@@ -1,7 +1,10 @@
 """Engines: one per URL for the life of the process, pooled, durable."""
 
 import os
+import pathlib
+import sqlite3
 
+from oslo_db import exception as db_exc
 import pytest
 import sqlalchemy as sa
 
@@ -10,6 +13,49 @@ from reqspec.db import engines
 from tests.conftest import Env
 
 CONF = conf.CONF
+
+
+def _existing(directory: object, name: str) -> str:
+    """An empty SQLite database file (reqspec itself only opens them)."""
+    path = os.path.join(str(directory), name)
+    sqlite3.connect(path).close()
+    return path
+
+
+def test_a_missing_sqlite_file_is_opened_never_created(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Issue 13: connecting used to create the directory and an empty
+    database file."""
+    path = tmp_path / "nowhere" / "cell.sqlite"
+    url = engines.sqlite_url(str(path))
+    assert engines.missing_sqlite_file(url) == str(path)
+    try:
+        with pytest.raises(db_exc.DBError, match="unable to open"):
+            engines.database(url).engine.connect()
+    finally:
+        engines.dispose(url)
+    assert list(tmp_path.iterdir()) == []
+    # A command meant to create a database may.
+    engine = engines.create_engine(url, create=True)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+    assert path.exists() and engines.missing_sqlite_file(url) is None
+
+
+def test_a_path_that_needs_escaping_in_a_uri_opens(
+    tmp_path: pathlib.Path,
+) -> None:
+    url = engines.sqlite_url(_existing(tmp_path, "odd #%name.sqlite"))
+    try:
+        with engines.database(url).engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    finally:
+        engines.dispose(url)
+    assert sorted(p.name for p in tmp_path.iterdir())[0] == "odd #%name.sqlite"
 
 
 def test_one_database_object_per_url(tmp_path: object) -> None:
@@ -25,7 +71,7 @@ def test_one_database_object_per_url(tmp_path: object) -> None:
 def test_sqlite_files_are_pooled_durable_and_wait_for_locks(
     tmp_path: object,
 ) -> None:
-    url = engines.sqlite_url(os.path.join(str(tmp_path), "b.sqlite"))
+    url = engines.sqlite_url(_existing(tmp_path, "b.sqlite"))
     engine = engines.database(url).engine
     try:
         assert isinstance(engine.pool, sa.pool.QueuePool)
@@ -46,7 +92,7 @@ def test_sqlite_files_are_pooled_durable_and_wait_for_locks(
 def test_sqlite_transactions_are_real(tmp_path: object) -> None:
     # pysqlite on its own does not BEGIN before a SELECT; a writer that
     # fails after its first statement must leave nothing behind.
-    url = engines.sqlite_url(os.path.join(str(tmp_path), "c.sqlite"))
+    url = engines.sqlite_url(_existing(tmp_path, "c.sqlite"))
     engine = engines.database(url).engine
     try:
         with engine.begin() as conn:
