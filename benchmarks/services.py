@@ -142,7 +142,11 @@ def _pending() -> int:
 
 
 def _over_services(
-    api_url: str, uuids: list[str], conductors: int, transport_url: str
+    api_url: str,
+    uuids: list[str],
+    conductors: int,
+    transport_url: str,
+    pings: int,
 ) -> dict[str, float]:
     from reqspec import conf
     from reqspec import context
@@ -172,7 +176,6 @@ def _over_services(
                 services.start("conductor")
             services.wait_ready()
             api = rpcapi.ComputeTaskAPI()
-            pings = 200
             start = time.perf_counter()
             for _ in range(pings):
                 api.ping(ctx)
@@ -194,7 +197,7 @@ def _over_services(
 
 
 def run_once(
-    admin_url: str, mode: str, count: int, transport_url: str
+    admin_url: str, mode: str, count: int, transport_url: str, pings: int
 ) -> dict[str, float]:
     from reqspec import conf
     from reqspec.db import engines
@@ -205,7 +208,7 @@ def run_once(
             if mode == "in-process":
                 return {"builds_per_s": _in_process(uuids)}
             result = _over_services(
-                api_url, uuids, int(mode.split()[0]), transport_url
+                api_url, uuids, int(mode.split()[0]), transport_url, pings
             )
             if _pending():
                 raise SystemExit("a server was left unbuilt")
@@ -236,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
+        "--pings", type=int, default=200, help="RPC round trips timed."
+    )
+    parser.add_argument(
         "--conductors", default="1,2,4", help="Comma-separated counts."
     )
     parser.add_argument("--json", action="store_true")
@@ -262,7 +268,13 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.rounds):
             for mode in modes:
                 runs[mode].append(
-                    run_once(admin_url, mode, args.count, args.transport_url)
+                    run_once(
+                        admin_url,
+                        mode,
+                        args.count,
+                        args.transport_url,
+                        args.pings,
+                    )
                 )
         figures = {
             mode: spread([r["builds_per_s"] for r in results])

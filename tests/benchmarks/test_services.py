@@ -24,6 +24,8 @@ def test_the_benchmark_runs_and_reports_everything(broker) -> None:
             "1",
             "--conductors",
             "1",
+            "--pings",
+            "10",
             "--transport-url",
             services.TRANSPORT_URL,
             "--json",

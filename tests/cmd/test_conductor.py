@@ -15,7 +15,7 @@ from reqspec.objects import InstanceMapping
 from tests.fixtures import cloud
 from tests.fixtures import services
 
-pytestmark = pytest.mark.backends("sqlite", "postgresql", "mysql")
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 def wait_until_built(env: Any, uuids: list[str], timeout: float) -> None:
