@@ -2,6 +2,7 @@
 with retries, and the result it returns."""
 
 from collections.abc import Callable
+from collections.abc import Sequence
 import dataclasses
 from typing import Protocol
 
@@ -30,6 +31,14 @@ class Selector(Protocol):
         request: RequestSpec,
         exclude_instance_uuid: str | None = None,
     ) -> Selection: ...
+
+    def select_destinations(
+        self,
+        ctx: context.RequestContext,
+        request: RequestSpec,
+        instance_uuids: Sequence[str],
+        exclude_instance_uuid: str | None = None,
+    ) -> list[Selection]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +146,11 @@ class MoveResult:
     #: The pid of the conductor process that did it, when it came back
     #: over RPC (None: this process).
     worker_pid: int | None = None
+
+    @property
+    def built(self) -> bool:
+        """False for a build that failed (the note says why)."""
+        return self.cell is not None
 
     @property
     def why(self) -> str:

@@ -62,18 +62,11 @@ class ConductorManager:
     def build_servers(
         self, ctxt: context.RequestContext, instance_uuids: list[str]
     ) -> list[dict[str, Any]]:
-        # One build after the other for now; conductor.build.build_servers
-        # (one scheduling request for the batch) takes over when it lands.
-        answers = []
-        for uuid in instance_uuids:
-            try:
-                result = build.build_server(ctxt, uuid, self.scheduler)
-                answers.append(self._answer(result))
-            except EXPECTED as err:
-                # The others still get built; this one's mapping says why
-                # it failed (NoValidHost) or a later heal retries it.
-                LOG.warning("Build of %s failed: %s", uuid, err)
-        return answers
+        # One scheduling pass for the request, moves in batches; a
+        # server that could not be built has no cell and the reason as
+        # its note (and its mapping's fault), the others are built.
+        results = build.build_servers(ctxt, instance_uuids, self.scheduler)
+        return [self._answer(result) for result in results]
 
     @messaging.expected_exceptions(EXPECTED)
     def migrate(

@@ -47,14 +47,7 @@ class SchedulerManager:
         instance_uuids: list[str],
         exclude_instance_uuid: str | None = None,
     ) -> list[dict[str, Any]]:
-        # One choice per server for now; Scheduler.select_destinations
-        # (which accounts for the servers chosen earlier in the batch)
-        # takes over when it lands.
-        return [
-            rpcapi.selection_to_primitive(
-                self.scheduler.select_destination(
-                    ctxt, request, exclude_instance_uuid
-                )
-            )
-            for _ in instance_uuids
-        ]
+        selections = self.scheduler.select_destinations(
+            ctxt, request, instance_uuids, exclude_instance_uuid
+        )
+        return [rpcapi.selection_to_primitive(s) for s in selections]

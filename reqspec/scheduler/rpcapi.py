@@ -7,6 +7,7 @@ sender pinned by ``[upgrade_levels] scheduler`` backports it to the
 object version the pinned RPC version carries (``REQUEST_SPEC_VERSIONS``).
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 import oslo_messaging as messaging
@@ -110,7 +111,7 @@ class SchedulerAPI:
         self,
         ctx: context.RequestContext,
         request: RequestSpec,
-        instance_uuids: list[str],
+        instance_uuids: Sequence[str],
         exclude_instance_uuid: str | None = None,
     ) -> list[Selection]:
         """One selection per server of ``instance_uuids``; from a scheduler
@@ -125,7 +126,7 @@ class SchedulerAPI:
             ctx,
             "select_destinations",
             request=self._request(request, "1.2"),
-            instance_uuids=instance_uuids,
+            instance_uuids=list(instance_uuids),
             exclude_instance_uuid=exclude_instance_uuid,
         )
         return [selection_from_primitive(a) for a in answers]
