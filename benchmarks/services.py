@@ -129,16 +129,20 @@ def _in_process(uuids: list[str]) -> float:
     return len(uuids) / (time.perf_counter() - start)
 
 
-def _pending() -> int:
+def _pending() -> tuple[int, int]:
+    """Servers still waiting (no cell, or a move recorded), and those
+    whose build failed (no cell, a fault)."""
     from reqspec import context
     from reqspec.objects import InstanceMapping
 
     ctx = context.get_admin_context()
-    return sum(
-        1
-        for m in InstanceMapping.get_all(ctx)
-        if m.cell_mapping is None or m.moving
-    )
+    waiting = failed = 0
+    for m in InstanceMapping.get_all(ctx):
+        if m.moving or (m.cell_mapping is None and not m.fault):
+            waiting += 1
+        elif m.cell_mapping is None:
+            failed += 1
+    return waiting, failed
 
 
 def _over_services(
@@ -183,10 +187,20 @@ def _over_services(
             start = time.perf_counter()
             for uuid in uuids:
                 api.build_server(ctx, uuid)
-            deadline = time.monotonic() + 600
-            while _pending():
-                if time.monotonic() > deadline:
-                    raise SystemExit("builds did not finish in 10 minutes")
+            # A build lost or failed (e.g. an RPC timeout on an overloaded
+            # machine) would leave the count stuck: give up after a minute
+            # without progress, saying how many.
+            last, stalled_since = -1, time.monotonic()
+            while (counts := _pending()) != (0, 0):
+                if counts[0] == 0:
+                    raise SystemExit(f"{counts[1]} build(s) failed")
+                if counts[0] != last:
+                    last, stalled_since = counts[0], time.monotonic()
+                elif time.monotonic() - stalled_since > 60:
+                    raise SystemExit(
+                        f"{counts[0]} build(s) made no progress for a "
+                        f"minute ({counts[1]} failed)"
+                    )
                 time.sleep(0.1)
             rate = len(uuids) / (time.perf_counter() - start)
             codes = services.stop()
@@ -210,7 +224,7 @@ def run_once(
             result = _over_services(
                 api_url, uuids, int(mode.split()[0]), transport_url, pings
             )
-            if _pending():
+            if _pending() != (0, 0):
                 raise SystemExit("a server was left unbuilt")
             return result
         finally:
