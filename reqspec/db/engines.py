@@ -15,9 +15,17 @@ wait instead of failing, and SQLAlchemy's documented recipe for correct
 transactions on pysqlite (explicit BEGIN). Server backends use oslo.db's
 engine with one change: instead of a ping before every transaction, only a
 connection that sat idle in the pool is pinged before reuse.
+
+On a Galera node (MariaDB with ``wsrep_on``), every new connection sets
+``wsrep_sync_wait`` (``mysql_wsrep_sync_wait``; reqspec uses 3 when it is
+unset): a read, UPDATE or DELETE then waits until the node has applied
+every write the cluster committed before it, so a spec saved through one
+node is read back through any other. oslo.db would set it on any MySQL server,
+and a server without Galera may not know the variable at all.
 """
 
 import dataclasses
+import functools
 import os
 import threading
 import time
@@ -102,18 +110,26 @@ def create_engine(url: str, **engine_args: Any) -> sa.engine.Engine:
     """
     engine_args.setdefault("max_retries", 0)
     engine_args.setdefault("mysql_sql_mode", "TRADITIONAL")
+    # Applied here, and only on Galera (oslo.db would set it everywhere).
+    sync_wait = engine_args.pop("mysql_wsrep_sync_wait", None)
+    if sync_wait is None:
+        sync_wait = conf.database.DEFAULT_WSREP_SYNC_WAIT
     parsed = sa.engine.make_url(url)
     if is_sqlite_file(parsed):
         directory = os.path.dirname(os.path.abspath(parsed.database or ""))
         os.makedirs(directory, exist_ok=True)
         return _create_sqlite_file_engine(parsed, engine_args)
     return oslo_engines.create_engine(
-        url, _engine_target=_create_server_engine, **engine_args
+        url,
+        _engine_target=functools.partial(
+            _create_server_engine, wsrep_sync_wait=sync_wait
+        ),
+        **engine_args,
     )
 
 
 def _create_server_engine(
-    url: sa.engine.URL, **engine_args: Any
+    url: sa.engine.URL, wsrep_sync_wait: int, **engine_args: Any
 ) -> tuple[sa.engine.Engine, sa.engine.Engine]:
     # oslo.db asks for pool_pre_ping, a SELECT 1 round trip before every
     # transaction: on a local PostgreSQL that is a third of the time of a
@@ -124,7 +140,29 @@ def _create_server_engine(
     engine_args["pool_pre_ping"] = False
     engine = sa.create_engine(url, **engine_args)
     _ping_when_idle(engine)
+    if engine.dialect.name == "mysql":
+        _sync_wait_on_galera(engine, wsrep_sync_wait)
     return engine, engine
+
+
+def _sync_wait_on_galera(engine: sa.engine.Engine, sync_wait: int) -> None:
+    error = engine.dialect.loaded_dbapi.Error
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_con: Any, record: Any) -> None:
+        cursor = dbapi_con.cursor()
+        try:
+            try:
+                # MySQL without wsrep does not know the variable.
+                cursor.execute("SELECT @@GLOBAL.wsrep_on")
+                galera = bool(cursor.fetchone()[0])
+            except error:
+                galera = False
+            record.info["galera"] = galera
+            if galera:
+                cursor.execute("SET SESSION wsrep_sync_wait = %s", [sync_wait])
+        finally:
+            cursor.close()
 
 
 #: Seconds a pooled server connection may sit unused and still be handed
@@ -207,7 +245,12 @@ def database(url: str) -> Database:
         db = _databases.get(url)
         if db is None:
             manager = _TransactionContextManager()
+            extra = {}
+            api_sync_wait = CONF.api_database.mysql_wsrep_sync_wait
+            if api_sync_wait is not None and url == api_database_url():
+                extra["mysql_wsrep_sync_wait"] = api_sync_wait
             manager.configure(
+                **extra,
                 connection=url,
                 # oslo.db's checkin hook yields to eventlet with a sleep(0)
                 # on every checkin; reqspec does not run under eventlet.

@@ -265,7 +265,10 @@ def update(
     # A write first: the row lock on PostgreSQL and MySQL, and on SQLite
     # the database write lock. A SQLite transaction that read first and
     # then writes fails outright ("database is locked", not retried) if
-    # another writer committed in between.
+    # another writer committed in between. On Galera a row lock (and the
+    # FOR UPDATE above) holds on one node only; the write is what
+    # certification sees, so a concurrent change through another node
+    # fails at COMMIT and this transaction is run again.
     ctx.connection.execute(_touch, {"touch_uuid": uuid})
     before = current()
     after = {**before, **values}

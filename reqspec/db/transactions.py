@@ -19,14 +19,21 @@ What a failure becomes, decided once here for every database function:
 * A transaction the database aborted to break a deadlock or a
   serialization conflict (MySQL 1213/1205/1020, PostgreSQL 40001/40P01,
   SQLite busy/locked) was rolled back whole, so the outermost call runs it
-  again (oslo.db's ``wrap_db_retry``, with jittered backoff). A nested call
+  again. On Galera this includes a certification failure, which arrives at
+  COMMIT as 1213 ("Deadlock found" or "WSREP detected deadlock/conflict"):
+  another node committed a conflicting change first. The run again starts
+  from the top of the function, so a generation check sees the other
+  node's save and ends in ``RequestSpecConflict``. (oslo.db's
+  ``wrap_db_retry``, with jittered backoff.) A nested call
   never retries on its own: its enclosing transaction is gone, and re-running
   only the inner part would commit half of the outer one. When every attempt
   is aborted: ``DatabaseBusy``.
 * A connection that cannot be made (whatever the driver's wording) or is
-  lost: ``DatabaseUnavailable``. Not retried: if it was lost while
-  committing, the change may have been saved (``outcome_unknown``), and
-  only the caller can tell whether doing it again is right. SQLAlchemy
+  lost, or a Galera node that cannot serve (1047: not synced, or not in
+  the primary component): ``DatabaseUnavailable``. Not retried: if it was
+  lost while committing, the change may have been saved
+  (``outcome_unknown``), and only the caller can tell whether doing it
+  again is right. SQLAlchemy
   has already invalidated the pool, so the next call starts on a fresh
   connection.
 * A missing table: ``DatabaseNotUpgraded``. Any other driver error:
@@ -71,6 +78,26 @@ _MYSQL_RETRY_CODES = frozenset({1213, 1205, 1020})
 # such as SQLITE_BUSY_SNAPSHOT carry them in the low byte).
 _SQLITE_RETRY_CODES = frozenset({5, 6})
 _SQLITE_RETRY_MESSAGES = ("database is locked", "database table is locked")
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+_aborted = _Counter()
+
+
+def aborted_attempts() -> int:
+    """Transaction attempts this process saw the database abort (deadlock,
+    serialization failure, Galera certification failure) since it started;
+    each was run again, or ended in ``DatabaseBusy``."""
+    return _aborted.value
 
 
 def _context_database(ctx: "RequestContext") -> engines.Database:
@@ -136,6 +163,8 @@ class _Transaction:
                 typed = _classify(
                     err, ctx, connected, committing=write and committing
                 )
+                if isinstance(typed, db_exc.DBDeadlock):
+                    _aborted.add()
                 if typed is err:
                     raise
                 raise typed from err
