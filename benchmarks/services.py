@@ -192,9 +192,9 @@ def _over_services(
             start = time.perf_counter()
             for uuid in uuids:
                 api.build_server(ctx, uuid)
-            # A build lost or failed (e.g. an RPC timeout on an overloaded
-            # machine) would leave the count stuck: give up after a minute
-            # without progress, saying how many.
+            # A failed build, or one lost and not rebuilt by heal, would
+            # leave the count stuck: give up after 90 s without progress,
+            # saying how many.
             last, stalled_since = -1, time.monotonic()
             while (counts := _pending()) != (0, 0):
                 if counts[0] == 0:
