@@ -39,6 +39,7 @@ import sqlalchemy as sa
 
 from reqspec import conf
 from reqspec import exception
+from reqspec.db import urls
 
 CONF = conf.CONF
 
@@ -244,6 +245,9 @@ def database(url: str) -> Database:
     with _lock:
         db = _databases.get(url)
         if db is None:
+            # A cell mapping may hold anything: refuse it here, typed,
+            # rather than as a SQLAlchemy error on first use.
+            urls.check(url, "a database")
             manager = _TransactionContextManager()
             extra = {}
             api_sync_wait = CONF.api_database.mysql_wsrep_sync_wait

@@ -59,6 +59,7 @@ import sqlalchemy as sa
 
 from reqspec import exception
 from reqspec.db import engines
+from reqspec.db import urls
 
 if TYPE_CHECKING:
     from reqspec.context import RequestContext
@@ -100,21 +101,31 @@ def aborted_attempts() -> int:
     return _aborted.value
 
 
+def _database(url: str, label: str) -> engines.Database:
+    try:
+        return engines.database(url)
+    except exception.InvalidDatabaseURL as err:
+        # The engine layer does not know which database the URL is for.
+        raise exception.InvalidDatabaseURL(
+            database=label, reason=err.kwargs["reason"]
+        ) from None
+
+
 def _context_database(ctx: "RequestContext") -> engines.Database:
     cell = ctx.cell
     if cell is None:
-        return engines.database(engines.api_database_url())
-    return engines.database(cell.database_connection)
+        return _database(engines.api_database_url(), ctx.database)
+    return _database(cell.database_connection, ctx.database)
 
 
 def _api_database(ctx: "RequestContext") -> engines.Database:
-    return engines.database(engines.api_database_url())
+    return _database(engines.api_database_url(), "the API database")
 
 
 def _cell_database(ctx: "RequestContext") -> engines.Database:
     if ctx.cell is None:
         raise exception.CellNotTargeted(operation="This call")
-    return engines.database(ctx.cell.database_connection)
+    return _database(ctx.cell.database_connection, ctx.database)
 
 
 # (id(context), database URL) of the transactions this thread is running;
@@ -216,6 +227,14 @@ def _classify(
     driver_error = isinstance(err, (db_exc.DBError, sa.exc.DBAPIError))
     if isinstance(err, db_exc.DBDeadlock):
         return err
+    if isinstance(err, db_exc.DBNonExistentDatabase) or (
+        driver_error and not connected and urls.is_missing_database(err)
+    ):
+        url = ctx.cell.database_connection if ctx.cell else None
+        return exception.DatabaseNotFound(
+            database=ctx.database,
+            url=urls.mask(url or engines.api_database_url()),
+        )
     if _is_retryable(err):
         return db_exc.DBDeadlock(err)
     if (
