@@ -11,6 +11,7 @@ move between databases whichever copy exists.
 
 import dataclasses
 from typing import Any
+from typing import Protocol
 
 from oslo_utils import uuidutils
 
@@ -160,6 +161,35 @@ def _record_request(
         is_bfv=is_bfv,
     )
     mapping_batches.create_for_request(ctx, spec, uuids)
+
+
+class Conductors(Protocol):
+    """Where the API sends builds: ``conductor.rpcapi.ComputeTaskAPI``."""
+
+    def build_servers(
+        self,
+        ctx: context.RequestContext,
+        instance_uuids: list[str],
+        wait: bool = False,
+    ) -> Any: ...
+
+
+def boot_servers(
+    ctx: context.RequestContext,
+    conductors: Conductors,
+    count: int = 1,
+    **request: Any,
+) -> list[str]:
+    """Record a request (``create_servers``) and cast its build to the
+    conductor services; returns the uuids at once, the servers in BUILD.
+
+    Moves are cast the same way, on ``ComputeTaskAPI`` (``migrate``,
+    ``resize``...). A build that fails leaves the spec in the API
+    database with the reason as its fault (``show_server``: ERROR).
+    """
+    uuids = create_servers(ctx, count, **request)
+    conductors.build_servers(ctx, uuids)
+    return uuids
 
 
 @dataclasses.dataclass(frozen=True)
