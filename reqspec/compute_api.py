@@ -6,7 +6,9 @@ database, in one transaction, and returns at once; a conductor builds
 the server later (``reqspec.conductor.build.build_server``).
 ``show_server`` answers from wherever the spec is at that moment: the API
 database before scheduling, the server's cell afterwards, and during a
-move between databases whichever copy exists.
+move between databases whichever copy exists. ``list_servers`` pages
+through the servers of every cell at once. Neither waits for a cell
+database that is down: its servers are shown as ``UNKNOWN``.
 """
 
 from typing import Any
@@ -15,6 +17,7 @@ from oslo_utils import uuidutils
 
 from reqspec import context
 from reqspec import exception
+from reqspec.lifecycle import listing
 from reqspec.lifecycle import transfer
 from reqspec.lifecycle import views
 from reqspec.lifecycle.views import ServerView
@@ -88,9 +91,31 @@ def create_server(
     return spec.instance_uuid
 
 
-def show_server(ctx: context.RequestContext, instance_uuid: str) -> ServerView:
+def show_server(
+    ctx: context.RequestContext,
+    instance_uuid: str,
+    *,
+    cell_timeout: float | None = None,
+) -> ServerView:
     """The server as the API shows it, from wherever its spec is now.
 
-    ``InstanceNotFound`` for an unknown server or one of another project.
+    ``InstanceNotFound`` for an unknown server or one of another project;
+    status ``UNKNOWN`` (from the API database's record) if its cell's
+    database does not answer within ``cell_timeout`` seconds (None:
+    ``[database] cell_timeout``).
     """
-    return views.show(ctx, instance_uuid)
+    return views.show(ctx, instance_uuid, cell_timeout=cell_timeout)
+
+
+def list_servers(
+    ctx: context.RequestContext,
+    *,
+    limit: int | None = None,
+    marker: str | None = None,
+    cell_timeout: float | None = None,
+) -> list[ServerView]:
+    """A page of servers from every cell at once, newest first: see
+    ``reqspec.lifecycle.listing``."""
+    return listing.list_servers(
+        ctx, limit=limit, marker=marker, cell_timeout=cell_timeout
+    )

@@ -7,6 +7,7 @@ from reqspec import exception
 from reqspec.db import instance_mappings as db
 from reqspec.objects import base
 from reqspec.objects import fields
+from reqspec.objects import project_scope
 from reqspec.objects.cell_mapping import CellMapping
 
 if TYPE_CHECKING:
@@ -101,6 +102,25 @@ class InstanceMapping(base.ReqspecObject):
         """Every mapping, oldest first; only those of servers being moved
         between databases with ``moving_only``."""
         rows = db.get_all(context, moving_only=moving_only)
+        return [cls._from_db_row(context, row) for row in rows]
+
+    @classmethod
+    def get_page(
+        cls,
+        context: "RequestContext",
+        limit: int,
+        after: "InstanceMapping | None" = None,
+    ) -> list["InstanceMapping"]:
+        """Up to ``limit`` mappings the context may see (its project's
+        only, unless it is an admin), newest first, starting after
+        ``after``. The order is the API database's record order, which a
+        cell being down cannot change."""
+        rows = db.get_page(
+            context,
+            project_scope.scope_of(context),
+            limit,
+            None if after is None else after.id,
+        )
         return [cls._from_db_row(context, row) for row in rows]
 
     @classmethod
