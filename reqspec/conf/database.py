@@ -68,7 +68,19 @@ cell_opts = [
         min=1,
         help=(
             "Seconds to wait for a PostgreSQL or MySQL cell database to "
-            "accept a connection (and, on MySQL, to answer a read)."
+            "accept a connection and answer its handshake."
+        ),
+    ),
+    cfg.IntOpt(
+        "cell_read_timeout",
+        default=60,
+        min=1,
+        help=(
+            "Seconds a MySQL cell database may take to answer (PyMySQL's "
+            "read_timeout, which also bounds its handshake; keep it above "
+            "innodb_lock_wait_timeout). PostgreSQL has no client-side "
+            "equivalent: there, a worker stuck on a silent server is "
+            "abandoned (see list_servers)."
         ),
     ),
     cfg.FloatOpt(

@@ -263,8 +263,12 @@ def _cell_settings(url: str) -> dict[str, Any]:
         # Both drivers take it as a URL parameter; without it a server
         # that accepts the TCP connection and then stays silent holds a
         # connecting thread for as long as TCP keeps the socket.
-        timeout = CONF.database.cell_connect_timeout
-        settings["connection_parameters"] = f"connect_timeout={timeout}"
+        params = f"connect_timeout={CONF.database.cell_connect_timeout}"
+        if sa.engine.make_url(url).get_backend_name() == "mysql":
+            # PyMySQL's connect_timeout covers the TCP connect only; the
+            # server's greeting is read under read_timeout.
+            params += f"&read_timeout={CONF.database.cell_read_timeout}"
+        settings["connection_parameters"] = params
     return settings
 
 
