@@ -24,7 +24,7 @@ from reqspec.lifecycle.views import ServerView
 from reqspec.objects import Flavor
 from reqspec.objects import ImageMeta
 from reqspec.objects import InstanceGroup
-from reqspec.objects import InstanceMapping
+from reqspec.objects import mapping_batches
 from reqspec.objects import RequestSpec
 
 
@@ -160,7 +160,7 @@ def _record_request(
         force_nodes=[node] if node else None,
         is_bfv=is_bfv,
     )
-    InstanceMapping.create_for_request(ctx, spec, uuids)
+    mapping_batches.create_for_request(ctx, spec, uuids)
 
 
 def show_server(

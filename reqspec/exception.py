@@ -68,6 +68,13 @@ class CellMappingExists(ReqspecError):
     msg_fmt = "A cell named %(name)s already exists."
 
 
+class CellNotEmpty(ReqspecError):
+    msg_fmt = (
+        "Cell %(cell)s still holds servers (%(reason)s); move or delete "
+        "them before deleting the cell."
+    )
+
+
 class CellNotTargeted(ReqspecError):
     msg_fmt = (
         "%(operation)s needs a cell database, but the context is not "
@@ -102,6 +109,25 @@ class DatabaseUnavailable(DatabaseError):
     @property
     def outcome_unknown(self) -> bool:
         return bool(self.kwargs.get("outcome_unknown"))
+
+
+class DatabaseNotFound(DatabaseUnavailable):
+    """The server answered, but the database itself does not exist (or,
+    for SQLite, the file is missing). Nothing was created."""
+
+    msg_fmt = (
+        "%(database)s does not exist (%(url)s): check the connection URL "
+        "(--config-file), or create it (CREATE DATABASE on a server; "
+        "'reqspec-manage db sync' creates an SQLite file) and run "
+        "'reqspec-manage db sync'."
+    )
+
+
+class InvalidDatabaseURL(Invalid):
+    """A connection string that is not an SQLAlchemy URL, or whose driver
+    is not installed. Nothing was written."""
+
+    msg_fmt = "%(database)s: %(reason)s"
 
 
 class DatabaseBusy(DatabaseError):

@@ -2,7 +2,11 @@
 
 Tests that take the ``db`` fixture (or ``database_set``) run once per
 backend: SQLite, PostgreSQL and MySQL/MariaDB. ``@pytest.mark.backends(...)``
-narrows that list for a test that only makes sense on some backends. Each
+narrows that list for a test that only makes sense on some backends.
+``@pytest.mark.galera`` adds the fourth backend, a three-node Galera cluster
+(API database and cells on it): the tests that prove what Galera changes
+(persistence, isolation, races, retries, transfers, migrations) carry it;
+the rest of the suite would only repeat the mysql backend's run, slower. Each
 backend's databases are created once per session (schema from the models,
 which the migration tests prove equal to the migrated schema) and emptied
 after every test.
@@ -34,12 +38,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "backends(*names): run only on these database backends"
     )
+    config.addinivalue_line(
+        "markers", "galera: also run on the Galera cluster backend"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("backends")
         names = marker.args if marker else databases.BACKENDS
+        if metafunc.definition.get_closest_marker("galera"):
+            names = (*names, databases.GALERA)
         metafunc.parametrize("backend", names, scope="session")
 
 

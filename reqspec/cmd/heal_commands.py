@@ -4,6 +4,7 @@ import argparse
 from typing import Any
 
 from reqspec import context
+from reqspec.cmd import databases
 from reqspec.cmd import output
 from reqspec.lifecycle import heal
 
@@ -20,7 +21,12 @@ def register(subparsers: Any) -> None:
 def heal_command(args: argparse.Namespace) -> int:
     """Exit 0 when every recorded move is settled, 1 when some could not
     be finished (the table says why)."""
-    report = heal.heal(context.get_admin_context())
+    databases.api_url()
+    ctx = context.get_admin_context()
+    # heal may touch any cell a move went through; a broken mapping is
+    # reported by the move that needs it.
+    databases.cells(ctx)
+    report = heal.heal(ctx)
     rows = [(uuid, "finished", "") for uuid in report.finished]
     rows += [(uuid, "aborted", why) for uuid, why in report.aborted]
     rows += [(uuid, "failed", why) for uuid, why in report.failed]

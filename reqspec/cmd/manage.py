@@ -6,9 +6,12 @@ function adding its sub-commands; this module wires them into oslo.config
 chosen one and turns reqspec's typed errors into a message and exit code 1.
 A traceback means a bug.
 
-Exit codes: 0 success, 1 a reported error, 2 bad usage (from argparse).
-Commands may define more (``db online_data_migrations`` and ``upgrade
-check`` do).
+Exit codes: 0 success, 1 a reported error, 2 bad usage (from argparse)
+or a configuration that cannot be used (a missing, unreadable or
+unparsable ``--config-file`` or ``--config-dir``, an invalid option
+value). Commands may define more (``db online_data_migrations`` and
+``upgrade check`` do, and report their errors with 2, their own code for
+"errors").
 """
 
 import argparse
@@ -55,23 +58,47 @@ command_opt = cfg.SubCommandOpt(
 )
 
 
+#: Exit code of an unusable configuration (nova-manage's too).
+CONFIG_ERROR = 2
+
+
+def _parse(argv: list[str]) -> str | None:
+    """Parse the command line and configuration files; an error message
+    instead of a traceback when they cannot be read."""
+    try:
+        CONF(argv, project="reqspec", version=reqspec.__version__)
+    except cfg.Error as err:
+        return f"configuration: {err}"
+    except OSError as err:
+        # oslo.config lets a directory or an unreadable file through.
+        return f"cannot read configuration file {err.filename}: {err.strerror}"
+    except UnicodeDecodeError as err:
+        return f"a configuration file is not UTF-8 text: {err}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     CONF.register_cli_opt(command_opt)
     try:
-        CONF(
-            list(sys.argv[1:] if argv is None else argv),
-            project="reqspec",
-            version=reqspec.__version__,
-        )
-        action: Callable[[argparse.Namespace], int] = CONF.command.action_fn
-        try:
-            return action(CONF.command) or 0
-        except exception.ReqspecError as err:
-            output.error(err.message)
-            return 1
-        except KeyboardInterrupt:
-            output.error("interrupted")
-            return 130
+        with output.cli_logging():
+            problem = _parse(list(sys.argv[1:] if argv is None else argv))
+            if problem is not None:
+                output.error(problem)
+                return CONFIG_ERROR
+            command = CONF.command
+            action: Callable[[argparse.Namespace], int] = command.action_fn
+            try:
+                return action(command) or 0
+            except exception.ReqspecError as err:
+                output.error(err.message)
+                return getattr(command, "error_exit", 1)
+            except cfg.Error as err:
+                # An option value is checked when it is first read.
+                output.error(f"configuration: {err}")
+                return CONFIG_ERROR
+            except KeyboardInterrupt:
+                output.error("interrupted")
+                return 130
     finally:
         # Leave the global configuration unparsed, so main() can run again
         # in the same process (tests do).

@@ -22,8 +22,8 @@ from typing import Any
 
 from reqspec import context
 from reqspec import exception
+from reqspec.cmd import databases
 from reqspec.cmd import output
-from reqspec.objects import CellMapping
 from reqspec.objects import online_migrations
 
 LOG = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def register(commands: Any) -> None:
         f"may be more). Default: batches of {DEFAULT_BATCH} until nothing "
         "is left.",
     )
-    odm.set_defaults(action_fn=command)
+    odm.set_defaults(action_fn=command, error_exit=2)
 
 
 @dataclasses.dataclass
@@ -60,13 +60,34 @@ class _Target:
     exhausted: set[str] = dataclasses.field(default_factory=set)
 
 
-def _targets() -> list[_Target]:
+def _targets(failures: list[str]) -> list[_Target]:
+    """The API database and every usable cell; a broken cell mapping is
+    a failure of its own and the others still run."""
+    databases.api_url()
     ctx = context.get_admin_context()
     targets = [_Target("the API database", ctx)]
-    for cell in CellMapping.get_all(ctx):
+    for cell in databases.cells(ctx):
+        try:
+            databases.check_cell(cell)
+        except exception.ReqspecError as err:
+            failures.append(databases.cell_error(cell, err))
+            continue
         with context.target_cell(ctx, cell) as cctx:
             targets.append(_Target(f"cell {cell.name}", cctx))
     return targets
+
+
+def _count(targets: list[_Target], failures: list[str]) -> int:
+    total = 0
+    for target in list(targets):
+        try:
+            total += sum(
+                m.count(target.ctx) for m in online_migrations.MIGRATIONS
+            )
+        except exception.ReqspecError as err:
+            failures.append(err.message)
+            targets.remove(target)
+    return total
 
 
 def _parse_max_count(raw: str | None) -> int | None:
@@ -90,15 +111,13 @@ def command(args: argparse.Namespace) -> int:
             f"{args.odm_max_count!r}"
         )
         return 127
-    try:
-        targets = _targets()
-        total = sum(
-            m.count(t.ctx)
-            for t in targets
-            for m in online_migrations.MIGRATIONS
-        )
-    except exception.ReqspecError as err:
-        output.error(err.message)
+    failures: list[str] = []
+    targets = _targets(failures)
+    # The API database must be usable; a cell's failure is reported below.
+    total = _count(targets, failures)
+    if not targets or targets[0].label != "the API database":
+        for line in failures:
+            output.error(line)
         return 2
     if max_count is not None:
         total = min(total, max_count)
@@ -109,7 +128,6 @@ def command(args: argparse.Namespace) -> int:
     results: dict[str, list[int]] = collections.OrderedDict(
         (m.name, [0, 0]) for m in online_migrations.MIGRATIONS
     )
-    failures: list[str] = []
     try:
         with output.warnings_to_stderr():
             ran = _run(targets, max_count, progress, results, failures)

@@ -34,8 +34,44 @@ def table(
     print(rule, file=out)
 
 
+def using(label: str, url: str, source: str | None = None) -> None:
+    """Say which database a command is about to use (stdout, one line)."""
+    print(f"using {label}: {url}" + (f" ({source})" if source else ""))
+
+
 def error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
+
+
+class _NoTraceback(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+@contextlib.contextmanager
+def cli_logging() -> Iterator[None]:
+    """Logging for one command: errors of any library as one line each.
+
+    Without a handler, Python's last-resort handler prints every logged
+    error with its traceback. oslo.db logs "DBAPIError exception wrapped"
+    (with the traceback) for each driver error it has no filter for, such
+    as PostgreSQL's missing table before the first ``db sync``, and then
+    raises it anyway: reqspec turns that exception into its one error line,
+    so the log record only repeats it and is dropped.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.ERROR)
+    handler.setFormatter(_NoTraceback())
+    root = logging.getLogger()
+    wrapped = logging.getLogger("oslo_db.sqlalchemy.exc_filters")
+    level = wrapped.level
+    root.addHandler(handler)
+    wrapped.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        wrapped.setLevel(level)
+        root.removeHandler(handler)
 
 
 @contextlib.contextmanager

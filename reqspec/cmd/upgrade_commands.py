@@ -15,9 +15,8 @@ import sqlalchemy as sa
 
 from reqspec import context
 from reqspec import exception
-from reqspec.db import engines
+from reqspec.cmd import databases
 from reqspec.db import migration
-from reqspec.objects import CellMapping
 from reqspec.objects import online_migrations
 
 Code = upgradecheck.Code
@@ -37,14 +36,14 @@ def register(subparsers: Any) -> None:
         help="Check every database's schema and pending online data "
         "migrations (exit 0 ok, 1 warning, 2 failure).",
     )
-    check.set_defaults(action_fn=check_command)
+    check.set_defaults(action_fn=check_command, error_exit=2)
 
 
 def _databases() -> list[tuple[str, str, str, context.RequestContext]]:
     """(kind, label, url, context) of the API database and every cell."""
     ctx = context.get_admin_context()
-    found = [("api", "the API database", engines.api_database_url(), ctx)]
-    for cell in CellMapping.get_all(ctx):
+    found = [("api", databases.API_LABEL, databases.api_url(), ctx)]
+    for cell in databases.cells(ctx):
         with context.target_cell(ctx, cell) as cctx:
             found.append(
                 ("cell", cell.identity, cell.database_connection, cctx)
@@ -62,6 +61,7 @@ class Checks(upgradecheck.UpgradeCommands):
         self._found = []
         self._listed = False
         self._up_to_date: set[str] = set()
+        self._usable: set[str] = set()
 
     def _check_schema(self) -> Result:
         try:
@@ -75,9 +75,11 @@ class Checks(upgradecheck.UpgradeCommands):
             try:
                 status = migration.db_version(kind, url, label=label)
             except exception.ReqspecError as err:
+                # Unreachable, missing, or a mapping that is not a URL.
                 problems.append(err.message)
                 worst = Code.FAILURE
                 continue
+            self._usable.add(label)
             if status.state == "up to date":
                 self._up_to_date.add(label)
             elif status.state == "ahead of the code":
@@ -103,16 +105,36 @@ class Checks(upgradecheck.UpgradeCommands):
         pending = []
         problems = []
         for _kind, label, _url, ctx in self._found:
+            if label not in self._usable:
+                # The schema check failed it; opening it again could even
+                # create it (a missing SQLite file).
+                continue
             try:
                 counts = online_migrations.pending(ctx)
+                broken = (
+                    online_migrations.undecodable(ctx)
+                    if any(counts.values())
+                    else {}
+                )
             except (
                 exception.ReqspecError,
                 db_exc.DBError,
                 sa.exc.SQLAlchemyError,
             ) as err:
+                # A database the schema check failed or found behind may
+                # lack the tables: that is already reported there.
                 if label in self._up_to_date:
                     problems.append(f"cannot count on {label}: {err}")
                 continue
+            if broken:
+                # What online_data_migrations exits 2 for.
+                problems.append(
+                    f"{label}: {len(broken)} row(s) cannot be migrated "
+                    "because their documents do not decode (instance "
+                    f"{', '.join(sorted(broken)[:3])}"
+                    f"{', ...' if len(broken) > 3 else ''}); fix or delete "
+                    "them by hand"
+                )
             pending += [
                 f"{label}: {name} has {count} row(s) to do"
                 for name, count in counts.items()

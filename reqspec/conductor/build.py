@@ -2,6 +2,7 @@
 whole multi-create request at once."""
 
 from collections.abc import Sequence
+import dataclasses
 
 from reqspec import conf
 from reqspec import context
@@ -11,6 +12,7 @@ from reqspec.conductor.request import per_move_request
 from reqspec.lifecycle import batch_transfer
 from reqspec.lifecycle import transfer
 from reqspec.objects import InstanceMapping
+from reqspec.objects import mapping_batches
 from reqspec.objects import RequestSpec
 from reqspec.objects import SchedulerRetries
 from reqspec.scheduler.scheduler import Scheduler
@@ -111,75 +113,98 @@ def build_servers(
     transfer.require_api_context(ctx)
     scheduler = scheduler or Scheduler()
     uuids = list(dict.fromkeys(instance_uuids))
-    mappings = InstanceMapping.get_by_instance_uuids(ctx, uuids)
+    found, waiting = mapping_batches.unscheduled_among(ctx, uuids)
     for uuid in uuids:
-        if uuid not in mappings:
+        if uuid not in found:
             raise exception.InstanceNotFound(instance_uuid=uuid)
     results: dict[str, common.MoveResult] = {}
-    waiting = []
     for uuid in uuids:
-        mapping = mappings[uuid]
-        if mapping.moving or mapping.cell_mapping is not None:
+        if uuid not in waiting:
+            # Built, or a build a crash interrupted: as build_server does.
             results[uuid] = build_server(ctx, uuid, scheduler)
-        else:
-            waiting.append(uuid)
-    specs = RequestSpec.get_by_instance_uuids(ctx, waiting)
-    for request_specs in _by_request(specs):
-        results.update(_build_request(ctx, request_specs, scheduler))
-    for uuid in waiting:
+    documents = RequestSpec.get_stored_documents(
+        ctx, [u for u in uuids if u in waiting]
+    )
+    for request in _requests(ctx, documents):
+        results.update(_build_request(ctx, request, scheduler))
+    for uuid in uuids:
         if uuid not in results:
-            # Built (or being built) by someone else since we looked.
+            # Its spec could not be read as part of a request, or it was
+            # built by someone else meanwhile: on its own.
             results[uuid] = _single(ctx, uuid, scheduler)
     return [results[uuid] for uuid in uuids]
 
 
-def _by_request(specs: list[RequestSpec]) -> list[list[RequestSpec]]:
-    """The specs grouped by request: equal documents but for the uuid."""
-    groups: dict[str, list[RequestSpec]] = {}
-    for spec in specs:
-        key = spec.stored_document().replace(spec.instance_uuid, "")
-        groups.setdefault(key, []).append(spec)
-    return list(groups.values())
+@dataclasses.dataclass
+class _Request:
+    """The servers of one request: their stored documents, equal but for
+    the uuid, and one of them decoded."""
+
+    spec: RequestSpec
+    documents: dict[str, str]
+
+
+def _requests(
+    ctx: context.RequestContext, documents: dict[str, str]
+) -> list[_Request]:
+    by_key: dict[str, dict[str, str]] = {}
+    for uuid, text in documents.items():
+        by_key.setdefault(text.replace(uuid, ""), {})[uuid] = text
+    requests = []
+    for members in by_key.values():
+        uuid, text = next(iter(members.items()))
+        try:
+            spec = RequestSpec.from_document(ctx, text)
+        except exception.InvalidRequestSpec:
+            continue  # each on its own then, to be reported as such
+        if spec.instance_uuid == uuid:
+            requests.append(_Request(spec, members))
+    return requests
 
 
 def _build_request(
     ctx: context.RequestContext,
-    specs: list[RequestSpec],
+    request: _Request,
     scheduler: common.Selector,
 ) -> dict[str, common.MoveResult]:
     results: dict[str, common.MoveResult] = {}
     tried: list[list[str]] = []
-    todo = specs
+    todo = list(request.documents)
     last = ""
     for attempt in range(1, CONF.scheduler.max_attempts + 1):
-        request = per_move_request(specs[0], keep_forced=True)
+        per_move = per_move_request(request.spec, keep_forced=True)
         if tried:
-            request.retry = SchedulerRetries(
+            per_move.retry = SchedulerRetries(
                 num_attempts=attempt - 1, hosts=tried
             )
-        uuids = [spec.instance_uuid for spec in todo]
         try:
-            selections = scheduler.select_destinations(ctx, request, uuids)
+            selections = scheduler.select_destinations(ctx, per_move, todo)
         except exception.NoValidHost as err:
             results.update(_failed(ctx, todo, err.message))
             return results
         outcomes = batch_transfer.build_many(
             ctx,
             [
-                batch_transfer.Placement(spec, sel.cell, sel.host, sel.node)
-                for spec, sel in zip(todo, selections, strict=True)
+                batch_transfer.Placement(
+                    uuid,
+                    request.spec,
+                    request.documents[uuid],
+                    sel.cell,
+                    sel.host,
+                    sel.node,
+                )
+                for uuid, sel in zip(todo, selections, strict=True)
             ],
         )
         retry = []
-        for spec, sel in zip(todo, selections, strict=True):
-            uuid = spec.instance_uuid
+        for uuid, sel in zip(todo, selections, strict=True):
             outcome = outcomes[uuid]
             if outcome.cell is not None:
                 results[uuid] = common.MoveResult(
                     uuid, "build", outcome.cell, sel.host, sel.node, sel
                 )
             elif outcome.error is not None:
-                retry.append(spec)
+                retry.append(uuid)
                 tried.append([sel.host, sel.node])
                 last = outcome.error.message
         if not retry:
@@ -194,15 +219,14 @@ def _build_request(
 
 def _failed(
     ctx: context.RequestContext,
-    specs: list[RequestSpec],
+    uuids: list[str],
     reason: str,
     per_server: bool = False,
 ) -> dict[str, common.MoveResult]:
     """Record the fault on every server (left waiting in the API
     database); with ``per_server``, each names itself."""
-    uuids = [spec.instance_uuid for spec in specs]
     if not per_server:
-        InstanceMapping.set_faults(ctx, uuids, reason)
+        mapping_batches.set_faults(ctx, uuids, reason)
         faults = dict.fromkeys(uuids, reason)
     else:
         faults = {
@@ -212,7 +236,7 @@ def _failed(
             for uuid in uuids
         }
         for uuid, fault in faults.items():
-            InstanceMapping.set_faults(ctx, [uuid], fault)
+            mapping_batches.set_faults(ctx, [uuid], fault)
     return {
         uuid: common.MoveResult(uuid, "build", None, None, None, note=fault)
         for uuid, fault in faults.items()

@@ -12,6 +12,14 @@ The ``cell_*`` options of ``[database]`` are reqspec's own: every database
 other than the API database (each cell's) gets a small pool of its own
 whose idle connections are closed, so a process that reaches many cells
 holds connections only to those it is using.
+
+On a Galera cluster, ``mysql_wsrep_sync_wait`` (oslo.db's option, in
+``[database]`` for the cell databases and repeated in ``[api_database]``)
+makes each connection wait for the writes the cluster has already
+committed before it reads, so a spec saved through one node is seen
+through any other in the next request. When it is unset reqspec uses 3
+(reads, updates and deletes), where oslo.db would set nothing; it is
+applied only to servers that run Galera.
 """
 
 from collections.abc import Sequence
@@ -34,7 +42,29 @@ api_db_opts = [
             "file named api.sqlite in [DEFAULT] state_path is used."
         ),
     ),
+    cfg.IntOpt(
+        "mysql_wsrep_sync_wait",
+        min=0,
+        max=15,
+        help=(
+            "wsrep_sync_wait for API database connections, applied only "
+            "when the server is a Galera node: 1 makes reads wait for "
+            "every write the cluster committed before them (causal "
+            "reads), 3 also UPDATE and DELETE, 0 turns it off. When "
+            "unset, [database] mysql_wsrep_sync_wait is used, and when "
+            "that is unset too, 3."
+        ),
+    ),
 ]
+
+#: What reqspec applies when ``mysql_wsrep_sync_wait`` is unset in both
+#: groups: 1 (reads) + 2 (UPDATE and DELETE). Reads see every earlier
+#: write, which read-your-writes needs; and an UPDATE re-run after losing
+#: certification sees the change it lost to (its generation check then
+#: fails cleanly) instead of racing the node's applier and losing again.
+#: (oslo.db owns the ``[database]`` option and its default, None, which
+#: cannot be changed here without oslo.db refusing to register it again.)
+DEFAULT_WSREP_SYNC_WAIT = 3
 
 
 cell_opts = [

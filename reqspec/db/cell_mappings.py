@@ -51,3 +51,33 @@ def destroy(ctx: "RequestContext", uuid: str) -> None:
     result = ctx.connection.execute(_table.delete().where(_c.uuid == uuid))
     if result.rowcount != 1:
         raise exception.CellMappingNotFound(cell=uuid)
+
+
+@transactions.api_writer
+def update(ctx: "RequestContext", uuid: str, values: dict[str, Any]) -> None:
+    stmt = _table.update().where(_c.uuid == uuid).values(**values)
+    try:
+        result = ctx.connection.execute(stmt)
+    except db_exc.DBDuplicateEntry as err:
+        raise exception.CellMappingExists(name=values.get("name")) from err
+    if result.rowcount != 1:
+        raise exception.CellMappingNotFound(cell=uuid)
+
+
+@transactions.api_reader
+def count_instance_mappings(ctx: "RequestContext", cell_id: int) -> int:
+    """Servers mapped to the cell, or moving from or to it."""
+    mappings = cast(sa.Table, api_models.InstanceMapping.__table__)
+    m = mappings.c
+    stmt = (
+        sa.select(sa.func.count())
+        .select_from(mappings)
+        .where(
+            sa.or_(
+                m.cell_id == cell_id,
+                m.move_source_cell_id == cell_id,
+                m.move_target_cell_id == cell_id,
+            )
+        )
+    )
+    return int(ctx.connection.execute(stmt).scalar_one())

@@ -23,9 +23,17 @@ seconds by one background thread: a process that has reached many cells
 keeps connections open only to those it is using. Pools hand out the
 most recently returned connection first (LIFO), so connections beyond
 what the load needs stay idle long enough to be closed.
+
+On a Galera node (MariaDB with ``wsrep_on``), every new connection sets
+``wsrep_sync_wait`` (``mysql_wsrep_sync_wait``; reqspec uses 3 when it is
+unset): a read, UPDATE or DELETE then waits until the node has applied
+every write the cluster committed before it, so a spec saved through one
+node is read back through any other. oslo.db would set it on any MySQL server,
+and a server without Galera may not know the variable at all.
 """
 
 import dataclasses
+import functools
 import logging
 import os
 import threading
@@ -40,6 +48,7 @@ import sqlalchemy as sa
 
 from reqspec import conf
 from reqspec import exception
+from reqspec.db import urls
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -117,18 +126,26 @@ def create_engine(url: str, **engine_args: Any) -> sa.engine.Engine:
     """
     engine_args.setdefault("max_retries", 0)
     engine_args.setdefault("mysql_sql_mode", "TRADITIONAL")
+    # Applied here, and only on Galera (oslo.db would set it everywhere).
+    sync_wait = engine_args.pop("mysql_wsrep_sync_wait", None)
+    if sync_wait is None:
+        sync_wait = conf.database.DEFAULT_WSREP_SYNC_WAIT
     parsed = sa.engine.make_url(url)
     if is_sqlite_file(parsed):
         directory = os.path.dirname(os.path.abspath(parsed.database or ""))
         os.makedirs(directory, exist_ok=True)
         return _create_sqlite_file_engine(parsed, engine_args)
     return oslo_engines.create_engine(
-        url, _engine_target=_create_server_engine, **engine_args
+        url,
+        _engine_target=functools.partial(
+            _create_server_engine, wsrep_sync_wait=sync_wait
+        ),
+        **engine_args,
     )
 
 
 def _create_server_engine(
-    url: sa.engine.URL, **engine_args: Any
+    url: sa.engine.URL, wsrep_sync_wait: int, **engine_args: Any
 ) -> tuple[sa.engine.Engine, sa.engine.Engine]:
     # oslo.db asks for pool_pre_ping, a SELECT 1 round trip before every
     # transaction: on a local PostgreSQL that is a third of the time of a
@@ -140,7 +157,29 @@ def _create_server_engine(
     engine_args["pool_use_lifo"] = True
     engine = sa.create_engine(url, **engine_args)
     _ping_when_idle(engine)
+    if engine.dialect.name == "mysql":
+        _sync_wait_on_galera(engine, wsrep_sync_wait)
     return engine, engine
+
+
+def _sync_wait_on_galera(engine: sa.engine.Engine, sync_wait: int) -> None:
+    error = engine.dialect.loaded_dbapi.Error
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_con: Any, record: Any) -> None:
+        cursor = dbapi_con.cursor()
+        try:
+            try:
+                # MySQL without wsrep does not know the variable.
+                cursor.execute("SELECT @@GLOBAL.wsrep_on")
+                galera = bool(cursor.fetchone()[0])
+            except error:
+                galera = False
+            record.info["galera"] = galera
+            if galera:
+                cursor.execute("SET SESSION wsrep_sync_wait = %s", [sync_wait])
+        finally:
+            cursor.close()
 
 
 #: Seconds a pooled server connection may sit unused and still be handed
@@ -224,8 +263,16 @@ def database(url: str) -> Database:
     with _lock:
         db = _databases.get(url)
         if db is None:
+            # A cell mapping may hold anything: refuse it here, typed,
+            # rather than as a SQLAlchemy error on first use.
+            urls.check(url, "a database")
             manager = _TransactionContextManager()
+            extra = {}
+            api_sync_wait = CONF.api_database.mysql_wsrep_sync_wait
+            if api_sync_wait is not None and url == api_database_url():
+                extra["mysql_wsrep_sync_wait"] = api_sync_wait
             manager.configure(
+                **extra,
                 connection=url,
                 # oslo.db's checkin hook yields to eventlet with a sleep(0)
                 # on every checkin; reqspec does not run under eventlet.

@@ -63,9 +63,6 @@ def _select() -> sa.Select[Any]:
 
 _select_all = _select().order_by(_c.id)
 _select_one = _select().where(_c.instance_uuid == sa.bindparam("uuid"))
-_select_many = _select_all.where(
-    _c.instance_uuid.in_(sa.bindparam("uuids", expanding=True))
-)
 _select_moving = _select_all.where(_c.move_step.is_not(None))
 _select_unscheduled = _select_all.where(
     _c.cell_id.is_(None), _c.move_step.is_(None)
@@ -130,18 +127,6 @@ def get_page(
     if before_id is not None:
         stmt = stmt.where(_c.id < before_id)
     return [_row(r) for r in ctx.connection.execute(stmt)]
-
-
-@transactions.api_reader
-def get_by_instance_uuids(
-    ctx: "RequestContext", instance_uuids: Sequence[str]
-) -> list[dict[str, Any]]:
-    """The mappings of the given servers that exist, by id."""
-    rows: list[dict[str, Any]] = []
-    for chunk in _chunks(instance_uuids):
-        result = ctx.connection.execute(_select_many, {"uuids": chunk})
-        rows += [_row(r) for r in result]
-    return rows
 
 
 def _chunks(uuids: Sequence[str]) -> Iterator[list[str]]:
@@ -380,3 +365,39 @@ def set_faults(
         ).rowcount
         for chunk in _chunks(instance_uuids)
     )
+
+
+@transactions.api_writer
+def record_move(
+    ctx: "RequestContext",
+    instance_uuid: str,
+    source: int | None,
+    values: dict[str, Any],
+) -> dict[str, Any] | None:
+    """Record a move of a server in cell ``source`` (None: unscheduled)
+    with no move recorded, and read the mapping back, in one
+    transaction. None (nothing written) if it is not in that state."""
+    if not update(
+        ctx, instance_uuid, {"move_step": None, "cell_id": source}, values
+    ):
+        return None
+    return get_by_instance_uuid(ctx, instance_uuid)
+
+
+_states = sa.select(_c.instance_uuid, _c.cell_id, _c.move_step).where(
+    _in_uuids
+)
+
+
+@transactions.api_reader
+def get_states(
+    ctx: "RequestContext", instance_uuids: Sequence[str]
+) -> dict[str, tuple[int | None, str | None]]:
+    """(cell id, move step) of each of the given servers that exists."""
+    found: dict[str, tuple[int | None, str | None]] = {}
+    for chunk in _chunks(instance_uuids):
+        for uuid, cell_id, step in ctx.connection.execute(
+            _states, {"uuids": chunk}
+        ):
+            found[uuid] = (cell_id, step)
+    return found

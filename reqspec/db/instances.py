@@ -9,7 +9,6 @@ would not fit. Concurrent claims on one node are serialised by the lock,
 so two schedulers that picked the same host cannot both fill it.
 """
 
-from collections.abc import Collection
 from collections.abc import Sequence
 from typing import Any
 from typing import cast
@@ -128,10 +127,8 @@ def _usage(
     ctx: "RequestContext",
     exclude_uuid: str | None,
     node: Node | None = None,
-    hosts: Collection[str] | None = None,
 ) -> dict[Node, tuple[Resources, int]]:
-    """What servers hold per node, and how many run there (on ``node``
-    only, or on the nodes of ``hosts`` only, if given)."""
+    """What servers hold per node, and how many run there."""
     usage: dict[Node, tuple[Resources, int]] = {}
     for stmt, host_col, node_col, counts in (
         (_usage_main, _c.host, _c.node, True),
@@ -141,8 +138,6 @@ def _usage(
             stmt = stmt.where(_c.uuid != exclude_uuid)
         if node is not None:
             stmt = stmt.where(host_col == node[0], node_col == node[1])
-        if hosts is not None:
-            stmt = stmt.where(host_col.in_(sorted(hosts)))
         for host, name, vcpus, memory, disk, count in ctx.connection.execute(
             stmt
         ):
@@ -283,7 +278,10 @@ def update(
     # A write first: the row lock on PostgreSQL and MySQL, and on SQLite
     # the database write lock. A SQLite transaction that read first and
     # then writes fails outright ("database is locked", not retried) if
-    # another writer committed in between.
+    # another writer committed in between. On Galera a row lock (and the
+    # FOR UPDATE above) holds on one node only; the write is what
+    # certification sees, so a concurrent change through another node
+    # fails at COMMIT and this transaction is run again.
     ctx.connection.execute(_touch, {"touch_uuid": uuid})
     before = current()
     after = {**before, **values}
@@ -306,8 +304,27 @@ def destroy(ctx: "RequestContext", uuid: str) -> None:
         raise exception.InstanceNotFound(instance_uuid=uuid)
 
 
-_select_existing = sa.select(_c.uuid).where(
-    _c.uuid.in_(sa.bindparam("uuids", expanding=True))
+_held_on_hosts = sa.union_all(
+    *(
+        sa.select(
+            host_col, node_col, sa.func.sum(v), sa.func.sum(m), sa.func.sum(d)
+        )
+        .where(
+            host_col.in_(sa.bindparam("hosts", expanding=True)),
+            _c.uuid.not_in(sa.bindparam("uuids", expanding=True)),
+        )
+        .group_by(host_col, node_col)
+        for host_col, node_col, v, m, d in (
+            (_c.host, _c.node, _c.vcpus, _c.memory_mb, _c.disk_gb),
+            (
+                _c.old_host,
+                _c.old_node,
+                _c.old_vcpus,
+                _c.old_memory_mb,
+                _c.old_disk_gb,
+            ),
+        )
+    )
 )
 
 
@@ -320,22 +337,31 @@ def create_many(
     """Insert servers, claiming what they hold, and their specs, in one
     transaction: the target half of one or many moves.
 
-    Every node is locked once (in one global order), what the cell's
-    servers hold there is summed once, and the servers are fitted in
-    order; one that does not fit is left out (with the reason returned
-    under its uuid) and so is its spec. ``InstanceExists`` or
-    ``RequestSpecExists``, and nothing written, if any is already there.
+    Every node is locked once (one statement), what the cell's
+    other servers hold there is summed once (one query), and the
+    servers are fitted in order; one that does not fit is left out (with
+    the reason returned under its uuid) and so is its spec.
+    ``InstanceExists`` or ``RequestSpecExists``, and nothing written, if
+    any is already there.
     """
     nodes = sorted({(s["host"], s["node"]) for s in servers})
-    locked = {node: compute_nodes.lock(ctx, *node) for node in nodes}
-    uuids = [s["uuid"] for s in servers]
-    found = ctx.connection.execute(_select_existing, {"uuids": uuids}).first()
-    if found is not None:
-        raise exception.InstanceExists(
-            instance_uuid=found[0], database=ctx.database
-        )
-    usage = _usage(ctx, None, hosts={host for host, _ in nodes})
-    used = {n: usage.get(n, (Resources(), 0))[0] for n in nodes}
+    if len(nodes) == 1:
+        locked = {nodes[0]: compute_nodes.lock(ctx, *nodes[0])}
+    else:
+        locked = compute_nodes.lock_many(ctx, nodes)
+    # Servers of the batch already there are left out of the sums: the
+    # insert then fails on them (InstanceExists), rather than the claim.
+    used = dict.fromkeys(nodes, Resources())
+    for host, node, vcpus, memory, disk in ctx.connection.execute(
+        _held_on_hosts,
+        {
+            "hosts": sorted({host for host, _ in nodes}),
+            "uuids": [s["uuid"] for s in servers],
+        },
+    ):
+        if (host, node) in used:
+            # SUM() comes back as Decimal on MySQL.
+            used[host, node] += Resources(int(vcpus), int(memory), int(disk))
     refused: dict[str, exception.ComputeResourcesUnavailable] = {}
     accepted = []
     for values in servers:
@@ -382,3 +408,10 @@ def destroy_with_spec(ctx: "RequestContext", uuid: str) -> None:
     either may be gone already."""
     request_specs.destroy_many(ctx, [uuid])
     ctx.connection.execute(_table.delete().where(_c.uuid == uuid))
+
+
+@transactions.cell_reader
+def count(ctx: "RequestContext") -> int:
+    """Servers in the targeted cell."""
+    stmt = sa.select(sa.func.count()).select_from(_table)
+    return int(ctx.connection.execute(stmt).scalar_one())

@@ -18,17 +18,20 @@ import contextlib
 import dataclasses
 from importlib import resources
 import logging
+import logging.config
 from typing import Any
 
 from alembic import command
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
 from alembic import script as alembic_script
+from alembic import util as alembic_util
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
 from reqspec import exception
 from reqspec.db import engines
+from reqspec.db import urls
 
 LOG = logging.getLogger(__name__)
 
@@ -80,18 +83,33 @@ def head(database: str) -> str:
 
 
 @contextlib.contextmanager
-def _connect(database: str, url: str, label: str) -> Iterator[sa.Connection]:
+def _connect(
+    database: str, url: str, label: str, create: bool = False
+) -> Iterator[sa.Connection]:
+    """A connection to ``url``; only ``create`` may make a new SQLite file
+    (a server database is never created: ``DatabaseNotFound``)."""
+    if create:
+        urls.check(url, label)
+    else:
+        urls.check_exists(url, label)
     engine = None
     try:
         engine = engines.create_engine(url)
         # Not engine.begin(): alembic opens one transaction per revision.
         with engine.connect() as connection:
             yield connection
-    except (db_exc.DBConnectionError, sa.exc.OperationalError) as err:
-        reason = str(getattr(err, "orig", None) or err).strip().splitlines()
+    except (db_exc.DBError, sa.exc.DBAPIError) as err:
+        if urls.is_missing_database(err):
+            raise exception.DatabaseNotFound(
+                database=label, url=urls.mask(url)
+            ) from None
+        if not isinstance(
+            err, (db_exc.DBConnectionError, sa.exc.OperationalError)
+        ):
+            raise
         raise exception.DatabaseUnavailable(
-            database=label, reason=reason[0] if reason else repr(err)
-        ) from err
+            database=label, reason=urls.first_line(err)
+        ) from None
     finally:
         if engine is not None:
             engine.dispose()
@@ -153,7 +171,7 @@ def db_sync(
     """
     _check_database(database)
     label = label or f"the {database} database"
-    with _connect(database, url, label) as connection:
+    with _connect(database, url, label, create=True) as connection:
         current = _current(database, connection)
         # End the read so that alembic starts a transaction per revision.
         connection.commit()
@@ -198,6 +216,14 @@ def run_environment(
 ) -> None:
     """The body of both trees' env.py; only the metadata differs."""
     config = context.config
+    # Plain alembic: its ini's logging section, so that every applied
+    # revision is printed ("Running upgrade a -> b").
+    if config.attributes.get("configure_logger", True) and (
+        config.config_file_name
+    ):
+        logging.config.fileConfig(
+            config.config_file_name, disable_existing_loggers=False
+        )
     options: dict[str, Any] = {
         "target_metadata": metadata,
         "version_table": VERSION_TABLES[database],
@@ -207,6 +233,7 @@ def run_environment(
     }
     if context.is_offline_mode():
         context.configure(url=_plain_alembic_url(context, database), **options)
+        _refuse_downgrade(context)
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -214,6 +241,7 @@ def run_environment(
     connection = config.attributes.get("connection")
     if connection is not None:
         context.configure(connection=connection, **options)
+        _refuse_downgrade(context)
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -223,10 +251,29 @@ def run_environment(
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, **options)
+            _refuse_downgrade(context)
             with context.begin_transaction():
                 context.run_migrations()
     finally:
         engine.dispose()
+
+
+def _refuse_downgrade(context: Any) -> None:
+    """Downgrades are not supported: revisions have no downgrade step.
+
+    Going back means restoring a backup taken before ``db sync``; a
+    schema downgrade would also have to undo online data migrations and
+    would lose what newer code wrote. ``alembic downgrade`` would otherwise
+    fail with an AttributeError half-way.
+    """
+    # The function alembic's command passes to run the steps: its
+    # "downgrade" command names it so.
+    step = context.get_context().opts.get("fn")
+    if getattr(step, "__name__", None) == "downgrade":
+        raise alembic_util.CommandError(
+            "reqspec does not support schema downgrades: restore the "
+            "backup taken before 'reqspec-manage db sync' instead"
+        )
 
 
 def _plain_alembic_url(context: Any, database: str) -> str:

@@ -13,6 +13,7 @@ found, which is how project isolation stays leak-free.
 
 from collections.abc import Iterator
 from collections.abc import Sequence
+import datetime
 from typing import Any
 from typing import cast
 from typing import NamedTuple
@@ -158,10 +159,13 @@ def create(
     project_id: str | None,
     spec: str,
     instance_group_uuid: str | None = None,
+    created_at: datetime.datetime | None = None,
+    updated_at: datetime.datetime | None = None,
 ) -> SpecRow:
     """Insert a row at generation 1; ``RequestSpecExists`` if the instance
     already has one (the unique key decides, so racing creators get exactly
-    one row)."""
+    one row). The timestamps default to now; an import passes the source's.
+    """
     generation = 1
     try:
         result = ctx.connection.execute(
@@ -172,7 +176,8 @@ def create(
                 "instance_group_uuid": instance_group_uuid,
                 "generation": generation,
                 "spec": spec,
-                "created_at": base.utcnow(),
+                "created_at": created_at or base.utcnow(),
+                "updated_at": updated_at,
             },
         )
     except db_exc.DBDuplicateEntry as err:
@@ -352,3 +357,23 @@ def iter_batches(
             return
         yield batch
         after_id = batch[-1].id
+
+
+_select_timestamps = sa.select(
+    _c.instance_uuid, _c.created_at, _c.updated_at
+).where(_c.instance_uuid.in_(sa.bindparam("uuids", expanding=True)))
+
+
+@transactions.reader
+def timestamps(
+    ctx: "RequestContext", uuids: Sequence[str]
+) -> dict[str, tuple[datetime.datetime | None, datetime.datetime | None]]:
+    """(created_at, updated_at) of each listed spec that exists."""
+    found = {}
+    for start in range(0, len(uuids), IN_CHUNK):
+        chunk = list(uuids[start : start + IN_CHUNK])
+        for row in ctx.connection.execute(
+            _select_timestamps, {"uuids": chunk}
+        ):
+            found[row[0]] = (row[1], row[2])
+    return found

@@ -19,14 +19,21 @@ What a failure becomes, decided once here for every database function:
 * A transaction the database aborted to break a deadlock or a
   serialization conflict (MySQL 1213/1205/1020, PostgreSQL 40001/40P01,
   SQLite busy/locked) was rolled back whole, so the outermost call runs it
-  again (oslo.db's ``wrap_db_retry``, with jittered backoff). A nested call
+  again. On Galera this includes a certification failure, which arrives at
+  COMMIT as 1213 ("Deadlock found" or "WSREP detected deadlock/conflict"):
+  another node committed a conflicting change first. The run again starts
+  from the top of the function, so a generation check sees the other
+  node's save and ends in ``RequestSpecConflict``. (oslo.db's
+  ``wrap_db_retry``, with jittered backoff.) A nested call
   never retries on its own: its enclosing transaction is gone, and re-running
   only the inner part would commit half of the outer one. When every attempt
   is aborted: ``DatabaseBusy``.
 * A connection that cannot be made (whatever the driver's wording) or is
-  lost: ``DatabaseUnavailable``. Not retried: if it was lost while
-  committing, the change may have been saved (``outcome_unknown``), and
-  only the caller can tell whether doing it again is right. SQLAlchemy
+  lost, or a Galera node that cannot serve (1047: not synced, or not in
+  the primary component): ``DatabaseUnavailable``. Not retried: if it was
+  lost while committing, the change may have been saved
+  (``outcome_unknown``), and only the caller can tell whether doing it
+  again is right. SQLAlchemy
   has already invalidated the pool, so the next call starts on a fresh
   connection.
 * A missing table: ``DatabaseNotUpgraded``. Any other driver error:
@@ -52,6 +59,7 @@ import sqlalchemy as sa
 
 from reqspec import exception
 from reqspec.db import engines
+from reqspec.db import urls
 
 if TYPE_CHECKING:
     from reqspec.context import RequestContext
@@ -73,21 +81,51 @@ _SQLITE_RETRY_CODES = frozenset({5, 6})
 _SQLITE_RETRY_MESSAGES = ("database is locked", "database table is locked")
 
 
+class _Counter:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+_aborted = _Counter()
+
+
+def aborted_attempts() -> int:
+    """Transaction attempts this process saw the database abort (deadlock,
+    serialization failure, Galera certification failure) since it started;
+    each was run again, or ended in ``DatabaseBusy``."""
+    return _aborted.value
+
+
+def _database(url: str, label: str) -> engines.Database:
+    try:
+        return engines.database(url)
+    except exception.InvalidDatabaseURL as err:
+        # The engine layer does not know which database the URL is for.
+        raise exception.InvalidDatabaseURL(
+            database=label, reason=err.kwargs["reason"]
+        ) from None
+
+
 def _context_database(ctx: "RequestContext") -> engines.Database:
     cell = ctx.cell
     if cell is None:
-        return engines.database(engines.api_database_url())
-    return engines.database(cell.database_connection)
+        return _database(engines.api_database_url(), ctx.database)
+    return _database(cell.database_connection, ctx.database)
 
 
 def _api_database(ctx: "RequestContext") -> engines.Database:
-    return engines.database(engines.api_database_url())
+    return _database(engines.api_database_url(), "the API database")
 
 
 def _cell_database(ctx: "RequestContext") -> engines.Database:
     if ctx.cell is None:
         raise exception.CellNotTargeted(operation="This call")
-    return engines.database(ctx.cell.database_connection)
+    return _database(ctx.cell.database_connection, ctx.database)
 
 
 # (id(context), database URL) of the transactions this thread is running;
@@ -136,6 +174,8 @@ class _Transaction:
                 typed = _classify(
                     err, ctx, connected, committing=write and committing
                 )
+                if isinstance(typed, db_exc.DBDeadlock):
+                    _aborted.add()
                 if typed is err:
                     raise
                 raise typed from err
@@ -187,6 +227,14 @@ def _classify(
     driver_error = isinstance(err, (db_exc.DBError, sa.exc.DBAPIError))
     if isinstance(err, db_exc.DBDeadlock):
         return err
+    if isinstance(err, db_exc.DBNonExistentDatabase) or (
+        driver_error and not connected and urls.is_missing_database(err)
+    ):
+        url = ctx.cell.database_connection if ctx.cell else None
+        return exception.DatabaseNotFound(
+            database=ctx.database,
+            url=urls.mask(url or engines.api_database_url()),
+        )
     if _is_retryable(err):
         return db_exc.DBDeadlock(err)
     if (

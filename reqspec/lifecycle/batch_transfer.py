@@ -10,10 +10,10 @@ rather than per server::
     write    each target cell, per chunk:    -> written (each server of
              the server rows (claims) and       the chunk)
              the spec copies
-    finish   API, per target cell and chunk: -> finished (each server
-             mappings point at the cell,        of the chunk)
-             records cleared, API specs
-             deleted
+    finish   API, right after each chunk's   -> finished (each server
+             write: mappings point at the       of the chunk)
+             cell, records cleared, API
+             specs deleted
 
 Each server passes through exactly the states of a single build, so a
 process killed anywhere leaves, for every server, a state that
@@ -32,7 +32,7 @@ from reqspec import exception
 from reqspec.lifecycle import transfer
 from reqspec.objects import CellMapping
 from reqspec.objects import Instance
-from reqspec.objects import InstanceMapping
+from reqspec.objects import mapping_batches
 from reqspec.objects import RequestSpec
 
 #: Servers written to a cell (and finished in the API database) per
@@ -42,10 +42,17 @@ CHUNK = 500
 
 @dataclasses.dataclass(frozen=True)
 class Placement:
-    """An unscheduled server's spec (from the API database) and where the
-    scheduler put it."""
+    """An unscheduled server and where the scheduler put it.
 
+    ``document`` is its spec as stored in the API database (copied as it
+    is); ``spec`` the request it belongs to, whose document is the same
+    but for the uuid (the servers of one request share one decoded
+    spec).
+    """
+
+    instance_uuid: str
     spec: RequestSpec
+    document: str
     cell: CellMapping
     host: str
     node: str
@@ -79,14 +86,14 @@ def build_many(
     """Move the specs of unscheduled servers from the API database to
     their chosen cells, claiming their hosts; one outcome per uuid."""
     transfer.require_api_context(ctx)
-    by_uuid = {p.spec.instance_uuid: p for p in placements}
+    by_uuid = {p.instance_uuid: p for p in placements}
     outcomes: dict[str, Outcome] = {}
     groups: dict[tuple[str, str, str], list[str]] = {}
     for p in placements:
         groups.setdefault((p.cell.uuid, p.host, p.node), []).append(
-            p.spec.instance_uuid
+            p.instance_uuid
         )
-    recorded = InstanceMapping.record_builds(
+    recorded = mapping_batches.record_builds(
         ctx,
         [
             (by_uuid[uuids[0]].cell, host, node, uuids)
@@ -100,7 +107,7 @@ def build_many(
             outcomes[uuid] = Outcome()
     by_cell: dict[str, list[Placement]] = {}
     for p in placements:
-        if p.spec.instance_uuid in recorded:
+        if p.instance_uuid in recorded:
             by_cell.setdefault(p.cell.uuid, []).append(p)
     for cell_placements in by_cell.values():
         for start in range(0, len(cell_placements), CHUNK):
@@ -116,16 +123,8 @@ def _build_chunk(
     cell = chunk[0].cell
     outcomes: dict[str, Outcome] = {}
     with context.target_cell(ctx, cell) as tctx:
-        servers = [
-            (
-                Instance.for_spec(tctx, p.spec, p.host, p.node),
-                p.spec,
-                p.spec.stored_document(),
-            )
-            for p in chunk
-        ]
         try:
-            refused = Instance.create_with_specs(tctx, servers)
+            refused = _write(tctx, chunk)
         except (
             exception.InstanceExists,
             exception.RequestSpecExists,
@@ -133,10 +132,10 @@ def _build_chunk(
         ):
             # Someone else wrote some of them, or a node went away:
             # nothing of the chunk was written; settle each on its own.
-            return {p.spec.instance_uuid: _finish_one(ctx, p) for p in chunk}
+            return {p.instance_uuid: _finish_one(ctx, p) for p in chunk}
     written = []
     for p in chunk:
-        uuid = p.spec.instance_uuid
+        uuid = p.instance_uuid
         if uuid in refused:
             # The capacity went since the scheduler looked: the single
             # path claims again and, failing, aborts the build.
@@ -144,8 +143,8 @@ def _build_chunk(
         else:
             transfer.after(uuid, "written")
             written.append(uuid)
-    done = InstanceMapping.finish_builds(ctx, cell, written)
-    placed = {p.spec.instance_uuid: p for p in chunk}
+    done = mapping_batches.finish_builds(ctx, cell, written)
+    placed = {p.instance_uuid: p for p in chunk}
     for uuid in written:
         p = placed[uuid]
         if uuid in done:
@@ -156,8 +155,31 @@ def _build_chunk(
     return outcomes
 
 
+def _write(
+    tctx: context.RequestContext, chunk: Sequence[Placement]
+) -> dict[str, exception.ComputeResourcesUnavailable]:
+    """The server rows and spec copies of the chunk, in one transaction
+    per request (one in all, for a chunk of one request)."""
+    by_request: dict[int, list[Placement]] = {}
+    for p in chunk:
+        by_request.setdefault(id(p.spec), []).append(p)
+    refused = {}
+    for placements in by_request.values():
+        refused.update(
+            Instance.build_with_specs(
+                tctx,
+                placements[0].spec,
+                [
+                    (p.instance_uuid, p.host, p.node, p.document)
+                    for p in placements
+                ],
+            )
+        )
+    return refused
+
+
 def _finish_one(ctx: context.RequestContext, placement: Placement) -> Outcome:
-    uuid = placement.spec.instance_uuid
+    uuid = placement.instance_uuid
     try:
         mapping = transfer.finish(ctx, uuid)
     except _CLAIM_FAILED as err:

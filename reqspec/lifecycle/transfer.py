@@ -101,8 +101,9 @@ def move(
     the server is recorded.
     """
     require_api_context(ctx)
-    mapping = InstanceMapping.get_by_instance_uuid(ctx, instance_uuid)
-    mapping.start_move(source, target, host, node)
+    mapping = InstanceMapping.record_move(
+        ctx, instance_uuid, source, target, host, node
+    )
     after(instance_uuid, "recorded")
     return finish(ctx, instance_uuid, mapping)
 

@@ -4,10 +4,12 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from oslo_utils import uuidutils
-import sqlalchemy as sa
 
+from reqspec import context as request_context
 from reqspec import exception
 from reqspec.db import cell_mappings as db
+from reqspec.db import instances as instance_db
+from reqspec.db import urls
 from reqspec.objects import base
 from reqspec.objects import fields
 
@@ -41,8 +43,9 @@ class CellMapping(base.ReqspecObject):
     @property
     def masked_connection(self) -> str:
         """The database URL with any password hidden, for printing."""
-        url = sa.engine.make_url(self.database_connection)
-        return url.render_as_string(hide_password=True)
+        # Never raises: a mapping saved before URLs were checked may hold
+        # anything, and must still be listed, reported and repaired.
+        return urls.mask(self.database_connection)
 
     @classmethod
     def _from_db_row(
@@ -87,6 +90,7 @@ class CellMapping(base.ReqspecObject):
             )
         if not self.obj_attr_is_set("uuid"):
             self.uuid = uuidutils.generate_uuid()
+        self.validate()
         values = {
             name: getattr(self, name)
             for name in ("uuid", "name", "database_connection")
@@ -94,5 +98,55 @@ class CellMapping(base.ReqspecObject):
         self.id = db.create(self._context, values)
         self.obj_reset_changes()
 
+    def validate(self) -> None:
+        """Refuse what would make a mapping no command can use: an empty
+        name, a connection that is not a database URL."""
+        if not self.name or not self.name.strip():
+            raise exception.Invalid(reason="a cell name must not be empty")
+        if self.name != self.name.strip():
+            raise exception.Invalid(
+                reason=f"cell name {self.name!r} has surrounding spaces"
+            )
+        urls.parse(self.database_connection, f"cell {self.name}")
+
+    def save(self) -> None:
+        """Write the changed name and/or connection."""
+        changes = self.obj_get_changes()
+        values: dict[str, Any] = {
+            name: changes[name]
+            for name in ("name", "database_connection")
+            if name in changes
+        }
+        if not values:
+            return
+        self.validate()
+        db.update(self._context, self.uuid, values)
+        self.obj_reset_changes()
+
+    def server_counts(self) -> tuple[int, int | None]:
+        """(servers mapped to or moving through this cell, servers in its
+        database); the second is None when the cell database cannot be
+        read, whatever the reason (the mappings are the authority)."""
+        mapped = db.count_instance_mappings(self._context, self.id)
+        try:
+            # A missing SQLite file is not opened: that would create it.
+            urls.check_exists(self.database_connection, self.identity)
+            with request_context.target_cell(self._context, self) as cctx:
+                stored: int | None = instance_db.count(cctx)
+        except exception.ReqspecError:
+            stored = None
+        return mapped, stored
+
     def destroy(self) -> None:
+        """Delete the mapping; ``CellNotEmpty`` while it holds servers."""
+        mapped, stored = self.server_counts()
+        reasons = []
+        if mapped:
+            reasons.append(f"{mapped} instance mapping(s) point at it")
+        if stored:
+            reasons.append(f"its database has {stored} server(s)")
+        if reasons:
+            raise exception.CellNotEmpty(
+                cell=self.identity, reason="; ".join(reasons)
+            )
         db.destroy(self._context, self.uuid)

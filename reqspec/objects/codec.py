@@ -254,7 +254,9 @@ class Codec:
                         raise Invalid("must not be null")
                     out[name] = None
                 elif many:
-                    out[name] = [child.encode(v) for v in value]
+                    out[name] = [
+                        _encode_item(child, i, v) for i, v in enumerate(value)
+                    ]
                 else:
                     out[name] = child.encode(value)
             except Invalid as err:
@@ -297,6 +299,14 @@ class Codec:
                 if "_obj_" + name not in values:
                     raise Invalid("required field is missing").at(name)
         return obj
+
+
+def _encode_item(child: "Codec", index: int, value: Any) -> dict[str, Any]:
+    # The list index belongs in the path: "security_groups.1.name".
+    try:
+        return child.encode(value)
+    except Invalid as err:
+        raise err.at(str(index)) from None
 
 
 #: What the generated functions raise for input they leave to the

@@ -237,6 +237,39 @@ class Instance(base.ReqspecObject):
         return db.create_many(context, rows, specs)
 
     @classmethod
+    def build_with_specs(
+        cls,
+        context: "RequestContext",
+        spec: "RequestSpec",
+        servers: Sequence[tuple[str, str, str, str]],
+    ) -> dict[str, exception.ComputeResourcesUnavailable]:
+        """``create_with_specs`` for new ACTIVE servers of one request:
+        ``servers`` are (uuid, host, node, stored spec document), each
+        document ``spec``'s but for the uuid, so every server is sized
+        and owned as ``spec`` says (read once, not per server)."""
+        spec._check_project_scope()
+        project_scope.check_project_column(spec.project_id)
+        group = spec.instance_group_uuid
+        common: dict[str, Any] = dict.fromkeys(_COLUMNS)
+        del common["id"]
+        common.update(
+            project_id=spec.project_id,
+            user_id=spec.user_id,
+            status=ACTIVE,
+            vcpus=spec.vcpus,
+            memory_mb=spec.memory_mb,
+            disk_gb=spec.disk_gb,
+            group_uuid=group,
+        )
+        rows, specs = [], []
+        for uuid, host, node, text in servers:
+            rows.append(dict(common, uuid=uuid, host=host, node=node))
+            specs.append(
+                specs_db.SpecRow(0, uuid, spec.project_id, 1, text, group)
+            )
+        return db.create_many(context, rows, specs)
+
+    @classmethod
     def destroy_with_spec(cls, context: "RequestContext", uuid: str) -> None:
         """Delete a server and its spec from the context's cell in one
         transaction (either may be gone already)."""

@@ -1,12 +1,11 @@
 """Instance mappings: which database holds a server's spec (API database)."""
 
-from collections.abc import Sequence
 from typing import Any
+from typing import NoReturn
 from typing import TYPE_CHECKING
 
 from reqspec import exception
 from reqspec.db import instance_mappings as db
-from reqspec.db import request_specs as specs_db
 from reqspec.objects import base
 from reqspec.objects import fields
 from reqspec.objects import project_scope
@@ -98,50 +97,6 @@ class InstanceMapping(base.ReqspecObject):
         return cls._from_db_row(context, row)
 
     @classmethod
-    def get_by_instance_uuids(
-        cls, context: "RequestContext", instance_uuids: Sequence[str]
-    ) -> dict[str, "InstanceMapping"]:
-        """The mappings of the given servers that exist, by uuid, read
-        with one query."""
-        uuids = list(dict.fromkeys(_server_uuid(u) for u in instance_uuids))
-        rows = db.get_by_instance_uuids(context, uuids) if uuids else []
-        return {
-            row["instance_uuid"]: cls._from_db_row(context, row)
-            for row in rows
-        }
-
-    @classmethod
-    def record_builds(
-        cls,
-        context: "RequestContext",
-        groups: Sequence[tuple[CellMapping, str, str, Sequence[str]]],
-    ) -> set[str]:
-        """``start_move`` from the API database for many unscheduled
-        servers, in one transaction: ``groups`` are (target cell, host,
-        node, uuids). Returns the uuids recorded as asked; the others
-        were built or recorded by someone else meanwhile."""
-        return db.record_builds(
-            context,
-            [
-                (cell.id, host, node, uuids)
-                for cell, host, node, uuids in groups
-            ],
-        )
-
-    @classmethod
-    def finish_builds(
-        cls,
-        context: "RequestContext",
-        target: CellMapping,
-        instance_uuids: Sequence[str],
-    ) -> set[str]:
-        """The last step of builds whose copies ``target`` holds: point
-        the mappings at it, clear the records and delete the API
-        database's specs, in one transaction. Returns the uuids built in
-        ``target`` now; the others were aborted or moved on."""
-        return db.finish_builds(context, target.id, instance_uuids)
-
-    @classmethod
     def get_all(
         cls,
         context: "RequestContext",
@@ -221,48 +176,46 @@ class InstanceMapping(base.ReqspecObject):
         self.fault = None
         self.obj_reset_changes()
 
-    @classmethod
-    def create_for_request(
-        cls,
-        context: "RequestContext",
-        spec: "RequestSpec",
-        instance_uuids: Sequence[str],
-    ) -> None:
-        """Store an unscheduled mapping and a spec for each of the servers
-        of one request in the API database, in one transaction (all or
-        nothing). The specs are ``spec`` with each uuid in turn (``spec``
-        keeps the last one). ``InstanceExists`` if any server already has
-        a mapping."""
-        if context.cell is not None:
-            raise exception.ObjectActionError(
-                action="create instance mappings",
-                reason="mappings live in the API database; use a context "
-                "that is not targeted at a cell",
-            )
-        spec._check_project_scope()
-        project_scope.check_project_column(spec.project_id)
-        rows = []
-        for uuid in instance_uuids:
-            try:
-                spec.instance_uuid = uuid
-            except ValueError as err:
-                raise exception.InvalidRequestSpec(reason=str(err)) from err
-            rows.append(
-                specs_db.SpecRow(
-                    0,
-                    uuid,
-                    spec.project_id,
-                    1,
-                    spec.to_document(),
-                    spec.instance_group_uuid,
-                )
-            )
-        db.create_many(context, rows)
-
     def _update(
         self, expected: dict[str, Any], values: dict[str, Any]
     ) -> bool:
         return db.update(self._context, self.instance_uuid, expected, values)
+
+    @classmethod
+    def record_move(
+        cls,
+        context: "RequestContext",
+        instance_uuid: str,
+        source: CellMapping | None,
+        target: CellMapping,
+        host: str,
+        node: str,
+    ) -> "InstanceMapping":
+        """``start_move`` without reading the mapping first: records the
+        move and returns the mapping as recorded, in one transaction.
+
+        ``InstanceNotFound``, ``MoveInProgress`` or ``InstanceConflict``
+        as ``start_move``.
+        """
+        uuid = _server_uuid(instance_uuid)
+        row = db.record_move(
+            context,
+            uuid,
+            _cell_id(source),
+            _move_values(source, target, host, node),
+        )
+        if row is None:
+            cls._refuse_move(context, uuid)
+        return cls._from_db_row(context, row)
+
+    @classmethod
+    def _refuse_move(cls, context: "RequestContext", uuid: str) -> NoReturn:
+        current = cls.get_by_instance_uuid(context, uuid)
+        if current.moving:
+            raise exception.MoveInProgress(
+                instance_uuid=uuid, step=current.move_step
+            )
+        raise exception.InstanceConflict(instance_uuid=uuid, action="a move")
 
     def start_move(
         self,
@@ -279,25 +232,10 @@ class InstanceMapping(base.ReqspecObject):
         """
         recorded = self._update(
             {"move_step": None, "cell_id": _cell_id(source)},
-            {
-                "move_step": "recorded",
-                "move_source_cell_id": _cell_id(source),
-                "move_target_cell_id": target.id,
-                "move_host": host,
-                "move_node": node,
-            },
+            _move_values(source, target, host, node),
         )
         if not recorded:
-            current = self.get_by_instance_uuid(
-                self._context, self.instance_uuid
-            )
-            if current.moving:
-                raise exception.MoveInProgress(
-                    instance_uuid=self.instance_uuid, step=current.move_step
-                )
-            raise exception.InstanceConflict(
-                instance_uuid=self.instance_uuid, action="a move"
-            )
+            self._refuse_move(self._context, self.instance_uuid)
         self.move_step = "recorded"
         self.move_source = source
         self.move_target = target
@@ -347,8 +285,8 @@ class InstanceMapping(base.ReqspecObject):
             raise exception.ObjectActionError(
                 action="finish a build", reason="no build is recorded"
             )
-        done = self.instance_uuid in self.finish_builds(
-            self._context, target, [self.instance_uuid]
+        done = self.instance_uuid in db.finish_builds(
+            self._context, target.id, [self.instance_uuid]
         )
         if done:
             self._moved()
@@ -382,17 +320,6 @@ class InstanceMapping(base.ReqspecObject):
             {"cell_id": None, "move_step": None}, {"fault": fault}
         )
 
-    @classmethod
-    def set_faults(
-        cls,
-        context: "RequestContext",
-        instance_uuids: Sequence[str],
-        fault: str | None,
-    ) -> int:
-        """``set_fault`` for many servers in one statement; those built or
-        being built meanwhile are left alone. Returns how many were set."""
-        return db.set_faults(context, instance_uuids, fault)
-
     def destroy(self) -> None:
         if not db.destroy(self._context, self.instance_uuid):
             raise exception.InstanceNotFound(instance_uuid=self.instance_uuid)
@@ -405,6 +332,18 @@ _NO_MOVE = {
     "move_host": None,
     "move_node": None,
 }
+
+
+def _move_values(
+    source: CellMapping | None, target: CellMapping, host: str, node: str
+) -> dict[str, Any]:
+    return {
+        "move_step": "recorded",
+        "move_source_cell_id": _cell_id(source),
+        "move_target_cell_id": target.id,
+        "move_host": host,
+        "move_node": node,
+    }
 
 
 def _server_uuid(value: Any) -> str:

@@ -56,7 +56,8 @@ def import_row(ctx: "RequestContext", row: nova_source.NovaRow) -> RowResult:
     spec._context = ctx
     notes = tuple(translation.notes)
     try:
-        spec.create()
+        # Nova's timestamps: when the server was booted and last changed.
+        spec.create(created_at=row.created_at, updated_at=row.updated_at)
     except exception.RequestSpecExists:
         existing = RequestSpec.get_by_instance_uuid(ctx, row.instance_uuid)
         if existing.to_document() == spec.to_document():

@@ -37,11 +37,17 @@ from oslo_serialization import jsonutils
 from oslo_utils import versionutils
 
 from reqspec import exception
-from reqspec.objects import base
 from reqspec.objects.flavor import Flavor
 from reqspec.objects.image_meta import ImageMeta
 from reqspec.objects.image_meta import ImageMetaProps
 from reqspec.objects.instance_group import InstanceGroup
+from reqspec.objects.nova_primitive import Bad as _Bad
+from reqspec.objects.nova_primitive import copy_fields as _copy
+from reqspec.objects.nova_primitive import fail as _fail
+from reqspec.objects.nova_primitive import NEWEST_NOVA_VERSION
+from reqspec.objects.nova_primitive import NOVA_PAGESIZE_POLICIES
+from reqspec.objects.nova_primitive import set_field as _set
+from reqspec.objects.nova_primitive import unwrap as _unwrap
 from reqspec.objects.numa import InstanceNUMACell
 from reqspec.objects.numa import InstanceNUMATopology
 from reqspec.objects.pci import InstancePCIRequest
@@ -50,15 +56,6 @@ from reqspec.objects.request_spec import RequestSpec
 from reqspec.objects.scheduling import NUMATopologyLimits
 from reqspec.objects.scheduling import SchedulerLimits
 from reqspec.objects.security_group import SecurityGroup
-
-#: The newest Nova RequestSpec version this translation knows.
-NEWEST_NOVA_VERSION = "1.15"
-#: The oldest one Nova ever stored (request_specs appeared with 1.5).
-OLDEST_NOVA_VERSION = "1.5"
-
-#: Nova's symbolic page sizes (nova.virt.hardware.MEMPAGES_*), which it
-#: keeps in InstanceNUMACell.pagesize where a size in KiB would be.
-_NOVA_PAGESIZE_POLICIES = {-1: "small", -2: "large", -3: "any"}
 
 _PER_MOVE = (
     "ignore_hosts",
@@ -77,47 +74,6 @@ class Translation:
 
     spec: RequestSpec
     notes: list[str]
-
-
-class _Bad(Exception):
-    pass
-
-
-def _fail(where: str, reason: str) -> _Bad:
-    return _Bad(f"{where}: {reason}")
-
-
-def _unwrap(value: Any, name: str, where: str) -> tuple[str, dict[str, Any]]:
-    """(version, data) of a Nova object primitive of class ``name``."""
-    if not isinstance(value, dict) or "nova_object.data" not in value:
-        raise _fail(where, f"expected a Nova {name} object")
-    found = value.get("nova_object.name")
-    if found != name:
-        raise _fail(where, f"expected a Nova {name} object, got {found}")
-    data = value["nova_object.data"]
-    if not isinstance(data, dict):
-        raise _fail(where, "nova_object.data is not an object")
-    return str(value.get("nova_object.version", "")), data
-
-
-def _set(obj: base.ReqspecObject, name: str, value: Any, where: str) -> None:
-    try:
-        setattr(obj, name, value)
-    except (ValueError, TypeError) as err:
-        raise _fail(f"{where}.{name}", str(err)) from None
-
-
-def _copy(
-    obj: base.ReqspecObject,
-    data: dict[str, Any],
-    names: tuple[str, ...],
-    where: str,
-) -> None:
-    """Copy the fields that Nova set (to a value) into ``obj``."""
-    for name in names:
-        value = data.get(name)
-        if value is not None:
-            _set(obj, name, value, where)
 
 
 def translate(instance_uuid: str, text: str) -> Translation:
@@ -172,27 +128,42 @@ def _request_spec(
     spec.flavor = _flavor(data["flavor"])
     spec.image = _image(data.get("image"), notes)
     spec.numa_topology = _numa(data.get("numa_topology"), notes)
-    spec.pci_requests = _pci(data.get("pci_requests"))
+    spec.pci_requests = _pci(data.get("pci_requests"), notes)
     spec.limits = _limits(data.get("limits"), notes)
     hints = data.get("scheduler_hints") or {}
     _set(spec, "scheduler_hints", hints, "spec")
     spec.instance_group = _group(data.get("instance_group"), hints, notes)
-    spec.security_groups = _security_groups(data.get("security_groups"))
+    spec.security_groups = _security_groups(data.get("security_groups"), notes)
 
-    if "is_bfv" in data:
+    if data.get("is_bfv") is not None:
         _set(spec, "is_bfv", data["is_bfv"], "spec")
     else:
         spec.is_bfv = False
         notes.append(
-            f"RequestSpec {version} predates is_bfv (1.11): assumed not "
-            "booted from volume"
+            _absent(parsed, "is_bfv", (1, 11))
+            + ": assumed not booted from volume"
         )
     if "user_id" not in data:
-        notes.append(f"RequestSpec {version} predates user_id (1.9)")
+        notes.append(_absent(parsed, "user_id", (1, 9)))
     dropped = [n for n in _PER_MOVE if data.get(n) not in (None, [], {})]
     if dropped:
         notes.append("dropped per-move fields: " + ", ".join(dropped))
     return spec
+
+
+def _absent(
+    version: tuple[int, ...], name: str, since: tuple[int, ...]
+) -> str:
+    """Why a row has no ``name``: its release did not know the field, or
+    Nova simply never set it on this spec."""
+    if version < since:
+        added = ".".join(map(str, since))
+        return f"RequestSpec {_dotted(version)} predates {name} ({added})"
+    return f"RequestSpec {_dotted(version)} never set {name}"
+
+
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
 
 
 def _flavor(value: Any) -> Flavor:
@@ -214,7 +185,10 @@ def _image(value: Any, notes: list[str]) -> ImageMeta | None:
     props = ImageMetaProps()
     if data.get("properties") is not None:
         _v, raw = _unwrap(
-            data["properties"], "ImageMetaProps", "spec.image.properties"
+            data["properties"],
+            "ImageMetaProps",
+            "spec.image.properties",
+            notes,
         )
         dropped = []
         for key, prop in sorted(raw.items()):
@@ -242,14 +216,14 @@ def _numa(value: Any, notes: list[str]) -> InstanceNUMATopology | None:
         cell = InstanceNUMACell()
         pagesize = cell_data.get("pagesize")
         if type(pagesize) is int and pagesize < 0:
-            if pagesize not in _NOVA_PAGESIZE_POLICIES:
+            if pagesize not in NOVA_PAGESIZE_POLICIES:
                 raise _fail(
                     f"{cell_where}.pagesize",
                     f"unknown Nova symbolic page size {pagesize}",
                 )
             # A policy, not a size: reqspec keeps it in a field of its own.
             cell_data = dict(cell_data, pagesize=None)
-            cell.pagesize_policy = _NOVA_PAGESIZE_POLICIES[pagesize]
+            cell.pagesize_policy = NOVA_PAGESIZE_POLICIES[pagesize]
         _copy(
             cell,
             cell_data,
@@ -274,7 +248,7 @@ def _numa(value: Any, notes: list[str]) -> InstanceNUMATopology | None:
     return topology
 
 
-def _pci(value: Any) -> InstancePCIRequests | None:
+def _pci(value: Any, notes: list[str]) -> InstancePCIRequests | None:
     if value is None:
         return None
     where = "spec.pci_requests"
@@ -292,6 +266,10 @@ def _pci(value: Any) -> InstancePCIRequests | None:
             ("count", "spec", "alias_name", "numa_policy", "request_id"),
             item_where,
         )
+        if item_data.get("requester_id") is not None:
+            # The Neutron port a device is for: compute binds it from the
+            # instance's own PCI requests; scheduling never reads it.
+            notes.append("dropped PCI request requester_id (a port's)")
         items.append(item)
     requests.requests = items
     return requests
@@ -349,11 +327,17 @@ def _group(
         notes.append("server group policy taken from the pre-1.11 policies")
     _set(group, "policy", policy, where)
     _copy(group, data, ("name",), where)
+    if data.get("name") is not None:
+        # Not part of the stored document: Nova itself reloads the group's
+        # row (name, members, hosts) on every read of a spec.
+        notes.append(
+            "server group name not stored (Nova reads it from the group)"
+        )
     _set(group, "rules", data.get("_rules") or {}, where)
     return group
 
 
-def _security_groups(value: Any) -> list[SecurityGroup]:
+def _security_groups(value: Any, notes: list[str]) -> list[SecurityGroup]:
     if value is None:
         return []
     where = "spec.security_groups"
@@ -364,5 +348,13 @@ def _security_groups(value: Any) -> list[SecurityGroup]:
         _v, item = _unwrap(raw, "SecurityGroup", item_where)
         group = SecurityGroup()
         _copy(group, item, ("uuid", "name"), item_where)
+        if item.get("name") is None:
+            if item.get("uuid") is None:
+                raise _fail(item_where, "neither a name nor a uuid")
+            # Booted with the group given by uuid: Nova's API kept the
+            # string in uuid, reqspec's keeps what the user gave in name
+            # (nova_export turns it back into a uuid-only group).
+            _set(group, "name", item["uuid"], item_where)
+            notes.append("security group given by uuid: the uuid is its name")
         groups.append(group)
     return groups

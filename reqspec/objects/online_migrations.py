@@ -209,3 +209,36 @@ MIGRATIONS: tuple[OnlineMigration, ...] = (
 def pending(ctx: "RequestContext") -> dict[str, int]:
     """Rows each migration still has to fix in the context's database."""
     return {m.name: m.count(ctx) for m in MIGRATIONS}
+
+
+def _undecodable_rows(
+    ctx: "RequestContext",
+    fetch: Callable[[int], list[spec_db.SpecRow]],
+    found: dict[str, str],
+) -> None:
+    after_id = 0
+    while rows := fetch(after_id):
+        after_id = rows[-1].id
+        for row in rows:
+            try:
+                RequestSpec._from_db_row(ctx, row)
+            except exception.InvalidRequestSpec as err:
+                found[row.instance_uuid] = err.message
+
+
+def undecodable(ctx: "RequestContext", batch: int = 500) -> dict[str, str]:
+    """Rows some migration still waits for that no run can fix, because
+    their document does not decode: instance uuid -> reason. Reads only;
+    the upgrade check asks this so that it fails exactly where
+    ``online_data_migrations`` reports damaged rows (exit 2)."""
+    found: dict[str, str] = {}
+    version = document.current_version()
+    _undecodable_rows(
+        ctx,
+        lambda after: db.get_not_at_version(ctx, version, after, batch),
+        found,
+    )
+    _undecodable_rows(
+        ctx, lambda after: db.get_missing_group_uuid(ctx, after, batch), found
+    )
+    return found

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
+import datetime
 from typing import Any
 from typing import TYPE_CHECKING
 
@@ -424,6 +425,21 @@ class RequestSpec(base.ReqspecObject):
         return [spec for spec in loaded if spec is not None]
 
     @classmethod
+    def get_stored_documents(
+        cls, context: "RequestContext", instance_uuids: Iterable[str]
+    ) -> dict[str, str]:
+        """The stored documents of the given instances that exist, by
+        uuid, as they are (not decoded: for copying them, or telling
+        which are equal), read with one query."""
+        uuids = list(dict.fromkeys(_checked_uuid(u) for u in instance_uuids))
+        if not uuids:
+            return {}
+        rows = db.get_by_instance_uuids(
+            context, uuids, project_scope.scope_of(context)
+        )
+        return {row.instance_uuid: row.spec for row in rows}
+
+    @classmethod
     def iter_all(
         cls,
         context: "RequestContext",
@@ -466,8 +482,16 @@ class RequestSpec(base.ReqspecObject):
             on_damaged(row.instance_uuid, err)
             return None
 
-    def create(self) -> None:
-        """Store a new spec in the context's database, at generation 1."""
+    def create(
+        self,
+        *,
+        created_at: datetime.datetime | None = None,
+        updated_at: datetime.datetime | None = None,
+    ) -> None:
+        """Store a new spec in the context's database, at generation 1.
+
+        The row's timestamps default to now; an import keeps the source's.
+        """
         if self.obj_attr_is_set("id") and self.id is not None:
             raise exception.ObjectActionError(
                 action="create", reason="the spec is already stored"
@@ -481,6 +505,8 @@ class RequestSpec(base.ReqspecObject):
             self.project_id,
             text,
             instance_group_uuid=self.instance_group_uuid,
+            created_at=created_at,
+            updated_at=updated_at,
         )
         self._set_row(
             row.id,

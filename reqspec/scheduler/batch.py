@@ -52,6 +52,8 @@ class _Pass:
         self.weighers = [w for w in weighers if weighing.relevant(w, request)]
         self.multipliers = [w.multiplier() for w in self.weighers]
         self._static: dict[tuple[int, int], str | None] = {}
+        # Ties go to the first cell, host and node by name (weigh's order).
+        self.order = [(h.cell.name, h.host, h.node) for h in self.hosts]
         self.verdicts: list[Verdict] = [None] * len(self.hosts)
         self.raw: list[list[float]] = [[] for _ in self.hosts]
         self.refresh(range(len(self.hosts)))
@@ -109,12 +111,10 @@ class _Pass:
             for j, value in enumerate(scaled):
                 totals[j] += multiplier * value
 
-        def rank(j: int) -> tuple[float, str, str, str]:
-            host = self.hosts[passed[j]]
-            return (-totals[j], host.cell.name, host.host, host.node)
-
-        winner = min(range(len(passed)), key=rank)
-        return passed[winner], totals[winner], len(passed)
+        top = max(totals)
+        tied = [j for j, total in enumerate(totals) if total == top]
+        winner = min(tied, key=lambda j: self.order[passed[j]])
+        return passed[winner], top, len(passed)
 
 
 def select_many(

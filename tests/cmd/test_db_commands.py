@@ -30,11 +30,13 @@ def api_url(empty_database_url: str) -> str:
 def test_fresh_behind_and_up_to_date(
     api_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Fresh: nothing to list cells from yet, but the state is shown.
-    assert manage.main(["db", "version"]) == 1
+    # Fresh: nothing to list cells from yet, but the state is shown, and
+    # an empty database is a state, not an error (exit 0, as documented).
+    assert manage.main(["db", "version"]) == 0
     out, err = capsys.readouterr()
     assert _state(out, "the API database") == ["-", API_HEAD, "empty"]
-    assert "reqspec-manage db sync" in err
+    assert "reqspec-manage db sync" in out
+    assert err == ""
 
     first = migration.script_directory("api").get_base()
     migration.db_sync("api", api_url, revision=first)
@@ -68,7 +70,10 @@ def test_unreachable_database_is_one_line_without_traceback(
     )
     assert manage.main(command) == 1
     out, err = capsys.readouterr()
-    assert out == ""
+    assert out.splitlines() == [
+        "using the API database: postgresql+psycopg2://postgres@127.0.0.1"
+        ":1/reqspec ([api_database] connection)"
+    ]
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("error: Cannot reach the API database: ")

@@ -172,6 +172,7 @@ def test_an_unreachable_cell_database(
         "gone",
         "--connection",
         "postgresql+psycopg2://nobody:pw@127.0.0.1:9/nowhere",
+        "--no-verify",
         capsys=capsys,
     )
     code, out, err = run(fresh, "db", "sync", capsys=capsys)

@@ -130,6 +130,11 @@ def test_rows_that_cannot_be_migrated_are_reported(
         "rewrite_old_documents could not migrate a damaged row: "
         f"Invalid request spec: stored spec of instance {spec.instance_uuid}"
     ) in err
+    assert "Traceback" not in out + err
+    # The upgrade check agrees: a failure, not "run the migrations".
+    assert manage.main(["upgrade", "check"]) == 2
+    out, _ = capsys.readouterr()
+    assert "cannot be migrated" in out
 
 
 @pytest.mark.backends("sqlite", "postgresql", "mysql")

@@ -262,3 +262,42 @@ def test_a_silent_cell_server_fails_to_connect_in_time(
     finally:
         proxy.close()
         engines.dispose(proxy.url)
+
+
+def _session_sync_wait(url: str) -> int:
+    with engines.database(url).engine.connect() as conn:
+        return int(
+            conn.exec_driver_sql("SELECT @@SESSION.wsrep_sync_wait").scalar()
+        )
+
+
+@pytest.mark.backends("mysql")
+@pytest.mark.galera
+def test_causal_reads_are_asked_of_galera_nodes_only(db: Env) -> None:
+    cell_url = db.cells[0].database_connection
+    engines.dispose(cell_url)
+    engines.dispose(db.api_url)
+    # A plain MariaDB keeps its own setting (0); a Galera node gets 3.
+    expected = 3 if db.backend == "galera" else 0
+    assert _session_sync_wait(cell_url) == expected
+    assert _session_sync_wait(db.api_url) == expected
+
+
+@pytest.mark.backends()
+@pytest.mark.galera
+def test_sync_wait_is_configurable_per_database_group(db: Env) -> None:
+    cell_url = db.cells[0].database_connection
+    CONF.set_override("mysql_wsrep_sync_wait", 1, group="database")
+    CONF.set_override("mysql_wsrep_sync_wait", 7, group="api_database")
+    engines.dispose(cell_url)
+    engines.dispose(db.api_url)
+    try:
+        assert _session_sync_wait(cell_url) == 1
+        assert _session_sync_wait(db.api_url) == 7
+        CONF.clear_override("mysql_wsrep_sync_wait", group="api_database")
+        engines.dispose(db.api_url)
+        assert _session_sync_wait(db.api_url) == 1
+    finally:
+        # Later tests get engines with the default again.
+        engines.dispose(cell_url)
+        engines.dispose(db.api_url)

@@ -2,6 +2,7 @@
 and ending exactly at the models."""
 
 from collections.abc import Callable
+import os
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from reqspec import conf
 from reqspec import context
 from reqspec import exception
+from reqspec.cmd import manage
 from reqspec.db import api_models
 from reqspec.db import cell_models
 from reqspec.db import engines
@@ -151,6 +153,7 @@ CHECKS = {
 }
 
 
+@pytest.mark.galera
 @pytest.mark.parametrize("database", migration.DATABASES)
 def test_walk_every_revision_then_match_the_models(
     database: str, empty_database_url: str
@@ -180,11 +183,36 @@ def test_walk_every_revision_then_match_the_models(
     assert diff == []
 
 
+@pytest.mark.galera
 @pytest.mark.parametrize("database", migration.DATABASES)
 def test_sync_is_idempotent(database: str, empty_database_url: str) -> None:
     first = migration.db_sync(database, empty_database_url)
     second = migration.db_sync(database, empty_database_url)
     assert first.current == second.current == migration.head(database)
+
+
+@pytest.mark.galera
+@pytest.mark.parametrize("database", migration.DATABASES)
+def test_every_table_has_a_primary_key(
+    database: str, empty_database_url: str
+) -> None:
+    # Galera replicates row changes by primary key: without one, a DELETE
+    # or UPDATE is applied inconsistently across nodes (the test cluster
+    # runs with innodb_force_primary_key, which refuses such tables).
+    migration.db_sync(database, empty_database_url)
+    engine = engines.create_engine(empty_database_url)
+    try:
+        inspector = sa.inspect(engine)
+        tables = inspector.get_table_names()
+        assert migration.VERSION_TABLES[database] in tables
+        missing = [
+            table
+            for table in tables
+            if not inspector.get_pk_constraint(table)["constrained_columns"]
+        ]
+    finally:
+        engine.dispose()
+    assert missing == []
 
 
 @pytest.mark.backends("sqlite", "postgresql")
@@ -209,26 +237,42 @@ def test_a_database_ahead_of_the_code_is_refused(
         migration.db_sync("api", empty_database_url)
 
 
-@pytest.mark.backends("sqlite", "postgresql")
-@pytest.mark.parametrize("database", migration.DATABASES)
-def test_plain_alembic_works(database: str, empty_database_url: str) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "alembic",
-            "-c",
-            migration.alembic_ini(database),
-            "-x",
-            f"url={empty_database_url}",
-            "upgrade",
-            "head",
-        ],
+def _alembic(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *argv],
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+@pytest.mark.parametrize("database", migration.DATABASES)
+def test_plain_alembic_works(
+    database: str,
+    empty_database_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The installed tree, wherever pip put it, as an operator finds it.
+    assert manage.main(["db", "alembic-ini", database]) == 0
+    ini = capsys.readouterr().out.strip()
+    assert ini == migration.alembic_ini(database) and os.path.isfile(ini)
+    url = f"url={empty_database_url}"
+    result = _alembic("-c", ini, "-x", url, "upgrade", "head")
     assert result.returncode == 0, result.stderr
+    # Each applied revision is said (alembic's ini logging is used).
+    head = migration.head(database)
+    assert "Running upgrade " in result.stderr and head in result.stderr
+    status = migration.db_version(database, empty_database_url)
+    assert status.state == "up to date"
+
+    # Downgrades are refused with a message, and change nothing.
+    result = _alembic("-c", ini, "-x", url, "downgrade", "-1")
+    assert result.returncode != 0
+    assert "FAILED: reqspec does not support schema downgrades" in (
+        result.stdout + result.stderr
+    )
+    assert "Traceback" not in result.stdout + result.stderr
     status = migration.db_version(database, empty_database_url)
     assert status.state == "up to date"
 

@@ -163,3 +163,27 @@ def test_killed_batch_builds_converge(db, tmp_path):
         view = compute_api.show_server(db.ctx, uuid)
         assert (view.status, view.location) == ("ACTIVE", view.location)
         assert view.location in ("cell1", "cell2")
+
+
+@pytest.mark.parametrize("step", ["recorded", "written"])
+def test_a_heal_racing_the_batch_changes_nothing(db, step):
+    """Heal finishes the batch's recorded builds while the batch runs:
+    the batch recognises their copies and reports them built."""
+    _cloud(db)
+    uuids = compute_api.create_servers(db.ctx, SERVERS, flavor=cloud.flavor())
+    healed = []
+
+    def race(uuid, done):
+        if done == step and not healed:
+            transfer.AFTER_STEP.clear()
+            healed.append(heal.heal(db.ctx))
+
+    transfer.AFTER_STEP.append(race)
+    try:
+        results = build.build_servers(db.ctx, uuids)
+    finally:
+        transfer.AFTER_STEP.clear()
+    assert len(healed[0].finished) == SERVERS
+    assert all(r.built for r in results)
+    _assert_built(db, uuids)
+    cloud.assert_settled(db, uuids)

@@ -22,7 +22,10 @@ from reqspec.objects import InstanceMapping
 from tests.fixtures import cloud
 from tests.lifecycle.conftest import Crash
 
-pytestmark = pytest.mark.backends("sqlite", "postgresql")
+pytestmark = [
+    pytest.mark.backends("sqlite", "postgresql"),
+    pytest.mark.galera,
+]
 
 BUILD_STEPS = list(transfer.BUILD_STEPS)
 

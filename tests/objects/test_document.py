@@ -270,6 +270,18 @@ class TestRefused:
         with pytest.raises(exception.InvalidRequestSpec, match=reason):
             document.decode(text)
 
+    def test_a_bad_list_item_is_named_by_its_index(self) -> None:
+        spec = specs.realistic_spec()
+        spec.security_groups = [
+            objects.SecurityGroup(name="default"),
+            objects.SecurityGroup(uuid="5b8e2c9a-1f0d-4e6b-9c3a-7d2f1e0b8a64"),
+        ]
+        with pytest.raises(exception.InvalidRequestSpec) as raised:
+            document.encode(spec)
+        assert raised.value.message.endswith(
+            ": spec.security_groups.1.name: required field is missing"
+        )
+
     def test_truncated_document(self) -> None:
         text = document.encode(specs.realistic_spec())
         for cut in (1, len(text) // 2, len(text) - 1):

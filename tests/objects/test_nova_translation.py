@@ -74,7 +74,8 @@ def test_a_full_boot_keeps_what_the_user_asked_for() -> None:
     assert props.traits_required == ["CUSTOM_TRUSTED"]
     assert result.notes == [
         "dropped image properties: hw_vif_multiqueue_enabled, "
-        "img_signature_hash_method"
+        "img_signature_hash_method",
+        "server group name not stored (Nova reads it from the group)",
     ]
 
     group = spec.instance_group
@@ -246,3 +247,121 @@ def test_newer_nova_and_mismatched_rows_are_refused() -> None:
 
     with pytest.raises(exception.NovaSpecUnconvertible, match="no policy"):
         translate(row["instance_uuid"], _edited("full-boot", no_policy))
+
+
+def _security_groups(data: dict[str, Any]) -> list[dict[str, Any]]:
+    groups: list[dict[str, Any]] = data["security_groups"]["nova_object.data"][
+        "objects"
+    ]
+    return groups
+
+
+def test_a_security_group_given_by_uuid() -> None:
+    # What Nova's populate_security_groups writes for a uuid at boot.
+    group_uuid = "5b8e2c9a-1f0d-4e6b-9c3a-7d2f1e0b8a64"
+
+    def by_uuid(data: dict[str, Any]) -> None:
+        _security_groups(data)[1]["nova_object.data"] = {"uuid": group_uuid}
+
+    row = ROWS["full-boot"]
+    result = translate(row["instance_uuid"], _edited("full-boot", by_uuid))
+    first, second = result.spec.security_groups
+    assert (first.name, first.uuid) == ("default", None)
+    assert (second.name, second.uuid) == (group_uuid, group_uuid)
+    assert "security group given by uuid: the uuid is its name" in (
+        result.notes
+    )
+
+
+def test_a_security_group_with_neither_name_nor_uuid_names_its_index() -> None:
+    def empty(data: dict[str, Any]) -> None:
+        _security_groups(data)[1]["nova_object.data"] = {}
+
+    row = ROWS["full-boot"]
+    with pytest.raises(exception.NovaSpecUnconvertible) as raised:
+        translate(row["instance_uuid"], _edited("full-boot", empty))
+    assert raised.value.message.startswith(
+        "spec.security_groups.1: neither a name nor a uuid"
+    )
+
+
+def test_the_server_group_name_is_noted_not_dropped_silently() -> None:
+    result = _translate("full-boot")
+    assert result.spec.instance_group.name == "web"
+    assert "server group name not stored (Nova reads it from the group)" in (
+        result.notes
+    )
+    assert (
+        "name"
+        not in json.loads(result.spec.to_document())["spec"]["instance_group"]
+    )
+
+
+def test_a_field_a_current_row_never_set_is_not_said_to_predate() -> None:
+    def unset(data: dict[str, Any]) -> None:
+        del data["is_bfv"]
+        del data["user_id"]
+
+    row = ROWS["full-boot"]
+    notes = translate(row["instance_uuid"], _edited("full-boot", unset)).notes
+    assert (
+        "RequestSpec 1.15 never set is_bfv: assumed not booted from volume"
+        in (notes)
+    )
+    assert "RequestSpec 1.15 never set user_id" in notes
+    assert not [n for n in notes if "predates" in n]
+
+    old = _translate("requestspec-1.5").notes
+    assert (
+        "RequestSpec 1.5 predates is_bfv (1.11): assumed not booted from "
+        "volume" in old
+    )
+    assert "RequestSpec 1.5 predates user_id (1.9)" in old
+
+
+@pytest.mark.parametrize(
+    ("path", "version"),
+    [
+        (("flavor",), "9.0"),
+        (("flavor",), "1.3"),
+        (("instance_group",), "1.12"),
+        (("security_groups",), "2.0"),
+        (("limits",), "1.1"),
+        (("image", "properties"), "2.0"),
+    ],
+)
+def test_a_nested_object_newer_than_known_is_refused(
+    path: tuple[str, ...], version: str
+) -> None:
+    def newer(data: dict[str, Any]) -> None:
+        obj = data[path[0]]
+        for key in path[1:]:
+            obj = obj["nova_object.data"][key]
+        obj["nova_object.version"] = version
+
+    row = ROWS["limits-after-scheduling"]
+    with pytest.raises(exception.NovaSpecUnconvertible) as raised:
+        translate(
+            row["instance_uuid"], _edited("limits-after-scheduling", newer)
+        )
+    assert f"{version} is newer than this importer knows" in (
+        raised.value.message
+    )
+    assert raised.value.message.startswith("spec." + ".".join(path))
+
+
+def test_newer_image_properties_are_taken_with_a_note() -> None:
+    # Each Nova release adds image properties; the unknown ones are listed.
+    def newer(data: dict[str, Any]) -> None:
+        props = data["image"]["nova_object.data"]["properties"]
+        props["nova_object.version"] = "1.45"
+        props["nova_object.data"]["hw_new_knob"] = "on"
+
+    row = ROWS["full-boot"]
+    result = translate(row["instance_uuid"], _edited("full-boot", newer))
+    assert result.spec.image.properties.hw_architecture == "x86_64"
+    assert (
+        "ImageMetaProps 1.45 is newer than this importer knows (1.44): "
+        "properties it does not know are dropped" in result.notes
+    )
+    assert any("hw_new_knob" in n for n in result.notes)

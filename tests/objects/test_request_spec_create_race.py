@@ -15,6 +15,9 @@ from reqspec.db import engines
 from tests.conftest import Env
 from tests.fixtures import spec_worker
 
+# Also on Galera: API database and cells on the cluster.
+pytestmark = pytest.mark.galera
+
 RACERS = 16
 # Each process pays a Python start-up: fewer of them, same race.
 PROCESS_RACERS = 8

@@ -18,6 +18,9 @@ from tests.conftest import Env
 from tests.fixtures import identifiers
 from tests.fixtures.spec_worker import new_spec
 
+# Also on Galera: API database and cells on the cluster.
+pytestmark = pytest.mark.galera
+
 MINE = "0a4b6c8d-1e2f-4a5b-8c7d-9e0f1a2b3c01"
 THEIRS = "0a4b6c8d-1e2f-4a5b-8c7d-9e0f1a2b3c02"
 

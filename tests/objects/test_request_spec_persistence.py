@@ -22,6 +22,9 @@ from tests import strategies
 from tests.conftest import Env
 from tests.fixtures import specs
 
+# Also on Galera: API database and cells on the cluster.
+pytestmark = pytest.mark.galera
+
 CONF = conf.CONF
 
 
