@@ -210,6 +210,11 @@ class InstanceNotFound(ReqspecError):
     msg_fmt = "No server %(instance_uuid)s."
 
 
+class MarkerNotFound(Invalid):
+    # As for InstanceNotFound: another project's server is no marker.
+    msg_fmt = "Invalid input: marker %(marker)s names no server."
+
+
 class InstanceExists(ReqspecError):
     msg_fmt = "Server %(instance_uuid)s already exists in %(database)s."
 

@@ -112,6 +112,24 @@ def get_all(
     return [_row(r) for r in ctx.connection.execute(stmt)]
 
 
+@transactions.api_reader
+def get_page(
+    ctx: "RequestContext",
+    project_id: str | None,
+    limit: int,
+    before_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` mappings, newest (highest id) first, only those of
+    ``project_id`` unless it is None, only below ``before_id`` if given.
+    The primary key orders them: unique, so pages never overlap."""
+    stmt = _select().order_by(_c.id.desc()).limit(limit)
+    if project_id is not None:
+        stmt = stmt.where(_c.project_id == project_id)
+    if before_id is not None:
+        stmt = stmt.where(_c.id < before_id)
+    return [_row(r) for r in ctx.connection.execute(stmt)]
+
+
 def _chunks(uuids: Sequence[str]) -> Iterator[list[str]]:
     for start in range(0, len(uuids), request_specs.IN_CHUNK):
         yield list(uuids[start : start + request_specs.IN_CHUNK])

@@ -110,6 +110,25 @@ class InstanceMapping(base.ReqspecObject):
         return [cls._from_db_row(context, row) for row in rows]
 
     @classmethod
+    def get_page(
+        cls,
+        context: "RequestContext",
+        limit: int,
+        after: "InstanceMapping | None" = None,
+    ) -> list["InstanceMapping"]:
+        """Up to ``limit`` mappings the context may see (its project's
+        only, unless it is an admin), newest first, starting after
+        ``after``. The order is the API database's record order, which a
+        cell being down cannot change."""
+        rows = db.get_page(
+            context,
+            project_scope.scope_of(context),
+            limit,
+            None if after is None else after.id,
+        )
+        return [cls._from_db_row(context, row) for row in rows]
+
+    @classmethod
     def get_unscheduled(
         cls, context: "RequestContext", idle_for: float | None = None
     ) -> list["InstanceMapping"]:

@@ -3,6 +3,7 @@
 import os
 import pathlib
 import sqlite3
+import time
 
 from oslo_db import exception as db_exc
 import pytest
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from reqspec import conf
 from reqspec.db import engines
 from tests.conftest import Env
+from tests.fixtures.proxy import Proxy
 
 CONF = conf.CONF
 
@@ -198,6 +200,115 @@ def test_a_busy_connection_the_server_dropped_fails_once(db: Env) -> None:
     with pytest.raises(exception.DatabaseUnavailable, match="nothing was"):
         objects.CellMapping.get_by_name(db.ctx, "cell1")
     assert objects.CellMapping.get_by_name(db.ctx, "cell1").name == "cell1"
+
+
+def server_connections(url: str) -> int:
+    """Connections to the database of ``url``, as its server counts them
+    (for SQLite: this process's open descriptors of the file)."""
+    parsed = sa.engine.make_url(url)
+    name = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite":
+        fds = os.listdir("/proc/self/fd")
+        paths = []
+        for fd in fds:
+            try:
+                paths.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                continue
+        return paths.count(os.path.abspath(name))
+    if parsed.get_backend_name() == "postgresql":
+        query = "SELECT count(*) FROM pg_stat_activity WHERE datname = :n"
+    else:
+        query = (
+            "SELECT count(*) FROM information_schema.processlist WHERE db = :n"
+        )
+    admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as conn:
+            # Less the one asking.
+            return int(conn.execute(sa.text(query), {"n": name}).scalar()) - 1
+    finally:
+        admin.dispose()
+
+
+def test_cell_databases_get_pools_of_their_own_size(
+    db: Env, empty_database_url: str
+) -> None:
+    CONF.set_override("cell_pool_size", 2, group="database")
+    CONF.set_override("cell_max_overflow", 1, group="database")
+    pool = engines.database(empty_database_url).engine.pool
+    assert (pool.size(), pool._max_overflow) == (2, 1)  # type: ignore[attr-defined]
+    engines.dispose(db.api_url)
+    api_pool = engines.database(db.api_url).engine.pool
+    assert api_pool.size() == CONF.database.max_pool_size  # type: ignore[attr-defined]
+    url = engines.database(empty_database_url).engine.url
+    if db.backend == "sqlite":
+        assert "connect_timeout" not in url.query
+    else:
+        assert url.query["connect_timeout"] == "10"
+    if db.backend == "mysql":
+        assert url.query["read_timeout"] == "60"
+
+
+def test_idle_cell_connections_are_closed(
+    db: Env, empty_database_url: str
+) -> None:
+    CONF.set_override("cell_pool_idle_timeout", 0.3, group="database")
+    engine = engines.database(empty_database_url).engine
+    held = [engine.connect() for _ in range(3)]
+    for conn in held:
+        conn.exec_driver_sql("SELECT 1")
+    for conn in held:
+        conn.close()
+    assert engines.open_connections(empty_database_url) == 3
+    assert server_connections(empty_database_url) == 3
+    deadline = time.monotonic() + 10
+    while (
+        engines.open_connections(empty_database_url)
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    assert engines.open_connections(empty_database_url) == 0
+    assert server_connections(empty_database_url) == 0
+    # The pool connects again when next needed.
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+def test_a_busy_connection_is_not_closed_as_idle(tmp_path: object) -> None:
+    CONF.set_override("cell_pool_idle_timeout", 0.01, group="database")
+    path = os.path.join(str(tmp_path), "c.sqlite")
+    sqlite3.connect(path).close()  # reqspec opens SQLite files, never makes
+    url = engines.sqlite_url(path)
+    db = engines.database(url)
+    with db.engine.connect() as conn:
+        time.sleep(0.05)
+        assert engines.close_idle(db) == 0
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    assert engines.close_idle(db, now=time.monotonic() + 1) == 1
+    engines.dispose(url)
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_a_silent_cell_server_fails_to_connect_in_time(
+    db: Env, empty_database_url: str
+) -> None:
+    CONF.set_override("cell_connect_timeout", 2, group="database")
+    CONF.set_override("cell_read_timeout", 2, group="database")
+    proxy = Proxy(empty_database_url)
+    try:
+        proxy.set_mode("blackhole")
+        engine = engines.database(proxy.url).engine
+        start = time.monotonic()
+        # oslo.db's filters turn the driver's error into its own type.
+        with pytest.raises(
+            (sa.exc.OperationalError, db_exc.DBConnectionError)
+        ):
+            engine.connect()
+        assert 1.5 < time.monotonic() - start < 10
+    finally:
+        proxy.close()
+        engines.dispose(proxy.url)
 
 
 def _session_sync_wait(url: str) -> int:

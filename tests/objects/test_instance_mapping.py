@@ -236,3 +236,22 @@ def test_only_request_spec_create_writes_a_spec_row():
         ("db/instances.py", "create_many"),
         ("objects/request_spec.py", "create"),
     ]
+
+
+def test_pages_are_newest_first_scoped_and_disjoint(db):
+    uuids = [f"6b1f2f8e-5a0e-4a4f-9d44-3a4d55b2b{i:03d}" for i in range(7)]
+    for i, uuid in enumerate(uuids):
+        project = "p2" if i == 3 else "p1"
+        InstanceMapping(
+            db.ctx, instance_uuid=uuid, project_id=project
+        ).create()
+    user = context.RequestContext(user_id="u", project_id="p1")
+    mine = [u for i, u in enumerate(uuids) if i != 3][::-1]
+    first = InstanceMapping.get_page(user, 4)
+    rest = InstanceMapping.get_page(user, 4, after=first[-1])
+    assert [m.instance_uuid for m in first + rest] == mine
+    everyone = InstanceMapping.get_page(db.ctx, 100)
+    assert [m.instance_uuid for m in everyone] == uuids[::-1]
+    assert InstanceMapping.get_page(db.ctx, 2, after=everyone[-1]) == []
+    with pytest.raises(exception.Forbidden):
+        InstanceMapping.get_page(context.RequestContext(user_id="u"), 1)
