@@ -1,11 +1,15 @@
 """Engines: one per URL for the life of the process, pooled, durable."""
 
+import datetime
 import os
+from typing import cast
 
+from oslo_db import exception as db_exc
 import pytest
 import sqlalchemy as sa
 
 from reqspec import conf
+from reqspec.db import api_models
 from reqspec.db import engines
 from tests.conftest import Env
 
@@ -152,3 +156,30 @@ def test_a_busy_connection_the_server_dropped_fails_once(db: Env) -> None:
     with pytest.raises(exception.DatabaseUnavailable, match="nothing was"):
         objects.CellMapping.get_by_name(db.ctx, "cell1")
     assert objects.CellMapping.get_by_name(db.ctx, "cell1").name == "cell1"
+
+
+def test_no_event_per_transaction_yet_errors_are_translated(db: Env) -> None:
+    # oslo.db's commit/rollback listeners would give every connection a
+    # joined event dispatcher (see engines._drop_savepoint_bookkeeping).
+    engine = engines.database(db.api_url).engine
+    assert not engine._has_events
+    cells = cast(sa.Table, api_models.CellMapping.__table__)
+    row = {
+        "uuid": db.cells[0].uuid,
+        "name": "again",
+        "database_connection": "sqlite://",
+        "created_at": datetime.datetime(2026, 1, 1),
+    }
+    # ...while the handle_error filter still types what the driver says.
+    with pytest.raises(db_exc.DBDuplicateEntry), engine.begin() as conn:
+        conn.execute(cells.insert(), row)
+    # A listener added later is dispatched as usual.
+    seen: list[str] = []
+    listener = lambda conn: seen.append("commit")  # noqa: E731
+    sa.event.listen(engine, "commit", listener)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.select(1))
+    finally:
+        sa.event.remove(engine, "commit", listener)
+    assert seen == ["commit"]
