@@ -62,19 +62,95 @@ def create_server(
     do (``Forbidden`` otherwise). ``group`` is the server group (its uuid
     and policy are stored; members are found when scheduling).
     """
+    uuids = [instance_uuid or uuidutils.generate_uuid()]
+    _record_request(
+        ctx,
+        uuids,
+        flavor=flavor,
+        image=image,
+        availability_zone=availability_zone,
+        group=group,
+        scheduler_hints=scheduler_hints,
+        security_groups=security_groups,
+        is_bfv=is_bfv,
+    )
+    return uuids[0]
+
+
+def create_servers(
+    ctx: context.RequestContext,
+    count: int,
+    *,
+    flavor: Flavor,
+    image: ImageMeta | dict[str, Any] | None = None,
+    availability_zone: str | None = None,
+    group: InstanceGroup | None = None,
+    scheduler_hints: dict[str, Any] | None = None,
+    security_groups: list[str] | None = None,
+    is_bfv: bool = False,
+    instance_uuids: list[str] | None = None,
+) -> list[str]:
+    """Record ``count`` servers of one request (Nova's multi-create,
+    ``min_count = max_count = count``); return their uuids, unscheduled.
+
+    As ``create_server``, for all of them in one API-database transaction
+    (all or none); each spec says ``num_instances = count``. Build them
+    together with ``reqspec.conductor.build.build_servers``.
+    ``instance_uuids``, if given, names them (``count`` of them).
+    """
+    if count < 1:
+        raise exception.InvalidRequestSpec(
+            reason=f"a request creates at least one server, not {count}"
+        )
+    if instance_uuids is None:
+        uuids = [uuidutils.generate_uuid() for _ in range(count)]
+    elif len(set(instance_uuids)) != count:
+        raise exception.InvalidRequestSpec(
+            reason=f"{count} servers need {count} distinct uuids"
+        )
+    else:
+        uuids = list(instance_uuids)
+    _record_request(
+        ctx,
+        uuids,
+        flavor=flavor,
+        image=image,
+        availability_zone=availability_zone,
+        group=group,
+        scheduler_hints=scheduler_hints,
+        security_groups=security_groups,
+        is_bfv=is_bfv,
+    )
+    return uuids
+
+
+def _record_request(
+    ctx: context.RequestContext,
+    uuids: list[str],
+    *,
+    flavor: Flavor,
+    image: ImageMeta | dict[str, Any] | None,
+    availability_zone: str | None,
+    group: InstanceGroup | None,
+    scheduler_hints: dict[str, Any] | None,
+    security_groups: list[str] | None,
+    is_bfv: bool,
+) -> None:
+    """The specs and unscheduled mappings of one request's servers, in
+    one API-database transaction."""
     transfer.require_api_context(ctx)
     zone, host, node = parse_availability_zone(availability_zone)
     if (host or node) and not ctx.is_admin:
         raise exception.Forbidden(
             reason="only an admin may force a host with zone:host"
         )
-    uuid = instance_uuid or uuidutils.generate_uuid()
     spec = RequestSpec.from_components(
         ctx,
-        instance_uuid=uuid,
+        instance_uuid=uuids[0],
         flavor=flavor,
         image=image,
         availability_zone=zone,
+        num_instances=len(uuids),
         instance_group=group,
         scheduler_hints=scheduler_hints,
         security_groups=security_groups,
@@ -82,11 +158,7 @@ def create_server(
         force_nodes=[node] if node else None,
         is_bfv=is_bfv,
     )
-    mapping = InstanceMapping(
-        ctx, instance_uuid=spec.instance_uuid, project_id=spec.project_id
-    )
-    mapping.create(spec=spec)
-    return spec.instance_uuid
+    InstanceMapping.create_for_request(ctx, spec, uuids)
 
 
 @dataclasses.dataclass(frozen=True)

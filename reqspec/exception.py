@@ -214,3 +214,24 @@ class DemoStateDirInUse(ReqspecError):
         "%(path)s is not empty and was not made by 'reqspec-manage demo'; "
         "pass an empty or new directory to --state-dir."
     )
+
+
+class IncompatibleObjectVersion(ReqspecError):
+    """A service was sent an object version newer than it knows."""
+
+    msg_fmt = (
+        "Received %(objname)s version %(received)s, but this service knows "
+        "%(objname)s only up to version %(supported)s; pin the senders with "
+        "[upgrade_levels] %(service)s until this service is upgraded."
+    )
+
+
+class RPCVersionUnavailable(ReqspecError):
+    msg_fmt = (
+        "%(method)s needs RPC version %(needed)s of the %(service)s, but "
+        "[upgrade_levels] %(service)s pins it to %(pinned)s."
+    )
+
+
+class ServiceUnavailable(ReqspecError):
+    msg_fmt = "The %(service)s did not answer: %(reason)s"

@@ -25,6 +25,7 @@ from reqspec.db import engines
 from reqspec.objects import CellMapping
 from tests.fixtures import databases
 from tests.fixtures.databases import provisioners  # noqa: F401 (fixture)
+from tests.fixtures.services import broker  # noqa: F401 (fixture)
 
 CONF = conf.CONF
 

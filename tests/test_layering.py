@@ -22,6 +22,9 @@ RANKS = {
     "context": 0,
     "db": 1,
     "objects": 2,
+    # The wire: serializers for objects and contexts, used by the RPC
+    # clients and servers of the orchestration layers.
+    "rpc": 2,
     "scheduler": 3,
     "conductor": 3,
     "lifecycle": 3,

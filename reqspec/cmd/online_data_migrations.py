@@ -7,8 +7,10 @@ Exit codes (nova-manage's):
   any, are reported above the summary;
 * 1: ``--max-count`` limited the run and it migrated something: run it
   again until it exits 0;
-* 2: a migration raised (or the databases could not be listed), and no
-  limited run made progress past it;
+* 2: a migration raised (or the databases could not be listed), or a row
+  is damaged (its stored spec cannot be read: each is named on stderr,
+  and the other rows are migrated all the same), and no limited run made
+  progress past it;
 * 127: bad input (``--max-count`` not a positive integer).
 """
 
@@ -118,6 +120,12 @@ def command(args: argparse.Namespace) -> int:
         ("migration", "found", "done"),
         [(name, found, done) for name, (found, done) in results.items()],
     )
+    failures += [
+        f"{name} could not migrate a damaged row: {message}"
+        for target in targets
+        for name, cursor in target.cursors.items()
+        for message in cursor.damaged
+    ]
     left = sum(found - done for found, done in results.values())
     if left and not failures:
         print(

@@ -1,20 +1,28 @@
-"""Building a server: from the API database to a cell."""
+"""Building servers: from the API database to a cell, one by one or a
+whole multi-create request at once."""
 
+from collections.abc import Sequence
+
+from reqspec import conf
 from reqspec import context
 from reqspec import exception
 from reqspec.conductor import common
 from reqspec.conductor.request import per_move_request
+from reqspec.lifecycle import batch_transfer
 from reqspec.lifecycle import transfer
 from reqspec.objects import InstanceMapping
 from reqspec.objects import RequestSpec
+from reqspec.objects import SchedulerRetries
 from reqspec.scheduler.scheduler import Scheduler
 from reqspec.scheduler.selection import Selection
+
+CONF = conf.CONF
 
 
 def build_server(
     ctx: context.RequestContext,
     instance_uuid: str,
-    scheduler: Scheduler | None = None,
+    scheduler: common.Selector | None = None,
 ) -> common.MoveResult:
     """Schedule an unscheduled server and move its spec to the cell.
 
@@ -73,3 +81,150 @@ def _result(mapping: InstanceMapping, note: str) -> common.MoveResult:
         None,
         note=note,
     )
+
+
+def build_servers(
+    ctx: context.RequestContext,
+    instance_uuids: Sequence[str],
+    scheduler: common.Selector | None = None,
+) -> list[common.MoveResult]:
+    """Build many servers together; one result per uuid, in order.
+
+    The servers of one request (``compute_api.create_servers``: specs
+    that differ only in their uuid) are scheduled in one pass
+    (``Scheduler.select_destinations``: anti-affinity holds among them
+    and with the group's existing members) and moved to their cells in
+    batches (``reqspec.lifecycle.batch_transfer``), each claiming its
+    host; as crash-safe as ``build_server``.
+
+    Failures, as in Nova, per request: if the scheduler finds no host
+    for some server of a request, none of that request is built and
+    every one of its servers gets the fault (``show_server``: ERROR).
+    Claims lost to a concurrent build after the choice are retried on
+    other hosts (``[scheduler] max_attempts`` passes); a server still
+    without a host then gets its own fault. A failed server's result has
+    no cell and the fault as its note; nothing is raised for it.
+    Servers already built, or whose build a crash interrupted, are
+    treated as by ``build_server``. ``InstanceNotFound`` (before
+    anything is done) for an unknown uuid.
+    """
+    transfer.require_api_context(ctx)
+    scheduler = scheduler or Scheduler()
+    uuids = list(dict.fromkeys(instance_uuids))
+    mappings = InstanceMapping.get_by_instance_uuids(ctx, uuids)
+    for uuid in uuids:
+        if uuid not in mappings:
+            raise exception.InstanceNotFound(instance_uuid=uuid)
+    results: dict[str, common.MoveResult] = {}
+    waiting = []
+    for uuid in uuids:
+        mapping = mappings[uuid]
+        if mapping.moving or mapping.cell_mapping is not None:
+            results[uuid] = build_server(ctx, uuid, scheduler)
+        else:
+            waiting.append(uuid)
+    specs = RequestSpec.get_by_instance_uuids(ctx, waiting)
+    for request_specs in _by_request(specs):
+        results.update(_build_request(ctx, request_specs, scheduler))
+    for uuid in waiting:
+        if uuid not in results:
+            # Built (or being built) by someone else since we looked.
+            results[uuid] = _single(ctx, uuid, scheduler)
+    return [results[uuid] for uuid in uuids]
+
+
+def _by_request(specs: list[RequestSpec]) -> list[list[RequestSpec]]:
+    """The specs grouped by request: equal documents but for the uuid."""
+    groups: dict[str, list[RequestSpec]] = {}
+    for spec in specs:
+        key = spec.stored_document().replace(spec.instance_uuid, "")
+        groups.setdefault(key, []).append(spec)
+    return list(groups.values())
+
+
+def _build_request(
+    ctx: context.RequestContext,
+    specs: list[RequestSpec],
+    scheduler: common.Selector,
+) -> dict[str, common.MoveResult]:
+    results: dict[str, common.MoveResult] = {}
+    tried: list[list[str]] = []
+    todo = specs
+    last = ""
+    for attempt in range(1, CONF.scheduler.max_attempts + 1):
+        request = per_move_request(specs[0], keep_forced=True)
+        if tried:
+            request.retry = SchedulerRetries(
+                num_attempts=attempt - 1, hosts=tried
+            )
+        uuids = [spec.instance_uuid for spec in todo]
+        try:
+            selections = scheduler.select_destinations(ctx, request, uuids)
+        except exception.NoValidHost as err:
+            results.update(_failed(ctx, todo, err.message))
+            return results
+        outcomes = batch_transfer.build_many(
+            ctx,
+            [
+                batch_transfer.Placement(spec, sel.cell, sel.host, sel.node)
+                for spec, sel in zip(todo, selections, strict=True)
+            ],
+        )
+        retry = []
+        for spec, sel in zip(todo, selections, strict=True):
+            uuid = spec.instance_uuid
+            outcome = outcomes[uuid]
+            if outcome.cell is not None:
+                results[uuid] = common.MoveResult(
+                    uuid, "build", outcome.cell, sel.host, sel.node, sel
+                )
+            elif outcome.error is not None:
+                retry.append(spec)
+                tried.append([sel.host, sel.node])
+                last = outcome.error.message
+        if not retry:
+            return results
+        todo = retry
+    reason = (
+        f"{CONF.scheduler.max_attempts} claim(s) failed, the last one: {last}"
+    )
+    results.update(_failed(ctx, todo, reason, per_server=True))
+    return results
+
+
+def _failed(
+    ctx: context.RequestContext,
+    specs: list[RequestSpec],
+    reason: str,
+    per_server: bool = False,
+) -> dict[str, common.MoveResult]:
+    """Record the fault on every server (left waiting in the API
+    database); with ``per_server``, each names itself."""
+    uuids = [spec.instance_uuid for spec in specs]
+    if not per_server:
+        InstanceMapping.set_faults(ctx, uuids, reason)
+        faults = dict.fromkeys(uuids, reason)
+    else:
+        faults = {
+            uuid: exception.NoValidHost(
+                instance_uuid=uuid, reason=reason
+            ).message
+            for uuid in uuids
+        }
+        for uuid, fault in faults.items():
+            InstanceMapping.set_faults(ctx, [uuid], fault)
+    return {
+        uuid: common.MoveResult(uuid, "build", None, None, None, note=fault)
+        for uuid, fault in faults.items()
+    }
+
+
+def _single(
+    ctx: context.RequestContext, uuid: str, scheduler: common.Selector
+) -> common.MoveResult:
+    try:
+        return build_server(ctx, uuid, scheduler)
+    except exception.NoValidHost as err:
+        return common.MoveResult(
+            uuid, "build", None, None, None, note=err.message
+        )

@@ -2,7 +2,9 @@
 with retries, and the result it returns."""
 
 from collections.abc import Callable
+from collections.abc import Sequence
 import dataclasses
+from typing import Protocol
 
 from reqspec import conf
 from reqspec import context
@@ -17,6 +19,26 @@ from reqspec.scheduler.scheduler import Scheduler
 from reqspec.scheduler.selection import Selection
 
 CONF = conf.CONF
+
+
+class Selector(Protocol):
+    """What conductor code needs of a scheduler: a local ``Scheduler``
+    or the RPC client ``reqspec.scheduler.rpcapi.SchedulerAPI``."""
+
+    def select_destination(
+        self,
+        ctx: context.RequestContext,
+        request: RequestSpec,
+        exclude_instance_uuid: str | None = None,
+    ) -> Selection: ...
+
+    def select_destinations(
+        self,
+        ctx: context.RequestContext,
+        request: RequestSpec,
+        instance_uuids: Sequence[str],
+        exclude_instance_uuid: str | None = None,
+    ) -> list[Selection]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +92,7 @@ def schedule_and_claim(
     ctx: context.RequestContext,
     request: RequestSpec,
     claim: Callable[[Selection], None],
-    scheduler: Scheduler | None = None,
+    scheduler: Selector | None = None,
     exclude_instance_uuid: str | None = None,
 ) -> Selection:
     """Select a host and claim it; on a lost race, try the next host.
@@ -121,6 +143,14 @@ class MoveResult:
     node: str | None
     selection: Selection | None = None
     note: str = ""
+    #: The pid of the conductor process that did it, when it came back
+    #: over RPC (None: this process).
+    worker_pid: int | None = None
+
+    @property
+    def built(self) -> bool:
+        """False for a build that failed (the note says why)."""
+        return self.cell is not None
 
     @property
     def why(self) -> str:

@@ -7,7 +7,6 @@ from reqspec.conductor.request import destination
 from reqspec.conductor.request import per_move_request
 from reqspec.objects import ComputeNode
 from reqspec.objects.instance import ACTIVE
-from reqspec.scheduler.scheduler import Scheduler
 from reqspec.scheduler.selection import Selection
 
 
@@ -17,7 +16,7 @@ def _move(
     action: str,
     host: str | None,
     allow_cross_cell: bool,
-    scheduler: Scheduler | None,
+    scheduler: common.Selector | None,
 ) -> common.MoveResult:
     request = per_move_request(located.spec)
     current = located.instance.host
@@ -48,7 +47,7 @@ def migrate(
     instance_uuid: str,
     host: str | None = None,
     allow_cross_cell: bool = False,
-    scheduler: Scheduler | None = None,
+    scheduler: common.Selector | None = None,
 ) -> common.MoveResult:
     """Cold-migrate a server to another host under its original spec.
 
@@ -72,7 +71,7 @@ def evacuate(
     instance_uuid: str,
     host: str | None = None,
     allow_cross_cell: bool = False,
-    scheduler: Scheduler | None = None,
+    scheduler: common.Selector | None = None,
 ) -> common.MoveResult:
     """Rebuild a server of a down host on another host, under its
     original spec.

@@ -15,7 +15,7 @@ def rebuild(
     ctx: context.RequestContext,
     instance_uuid: str,
     image: ImageMeta | dict[str, Any] | None = None,
-    scheduler: Scheduler | None = None,
+    scheduler: common.Selector | None = None,
 ) -> common.MoveResult:
     """Rebuild a server where it is, checking its host still fits.
 

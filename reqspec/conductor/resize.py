@@ -8,7 +8,6 @@ from reqspec.conductor.request import per_move_request
 from reqspec.objects import Flavor
 from reqspec.objects.instance import ACTIVE
 from reqspec.objects.instance import VERIFY_RESIZE
-from reqspec.scheduler.scheduler import Scheduler
 from reqspec.scheduler.selection import Selection
 
 
@@ -16,7 +15,7 @@ def resize(
     ctx: context.RequestContext,
     instance_uuid: str,
     flavor: Flavor,
-    scheduler: Scheduler | None = None,
+    scheduler: common.Selector | None = None,
 ) -> common.MoveResult:
     """Move a server to another host of its cell with a new flavor.
 

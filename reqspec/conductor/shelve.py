@@ -7,7 +7,6 @@ from reqspec.conductor.request import destination
 from reqspec.conductor.request import per_move_request
 from reqspec.objects.instance import ACTIVE
 from reqspec.objects.instance import SHELVED_OFFLOADED
-from reqspec.scheduler.scheduler import Scheduler
 from reqspec.scheduler.selection import Selection
 
 
@@ -25,7 +24,7 @@ def unshelve(
     ctx: context.RequestContext,
     instance_uuid: str,
     allow_cross_cell: bool = False,
-    scheduler: Scheduler | None = None,
+    scheduler: common.Selector | None = None,
 ) -> common.MoveResult:
     """Schedule an offloaded server again, under its original spec.
 

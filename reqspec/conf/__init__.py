@@ -9,10 +9,12 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
+from reqspec.conf import conductor
 from reqspec.conf import database
 from reqspec.conf import paths
 from reqspec.conf import request_spec
 from reqspec.conf import scheduler
+from reqspec.conf import upgrade_levels
 
 CONF = cfg.CONF
 
@@ -22,6 +24,8 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     database.register_opts(conf)
     request_spec.register_opts(conf)
     scheduler.register_opts(conf)
+    conductor.register_opts(conf)
+    upgrade_levels.register_opts(conf)
 
 
 def list_opts() -> list[tuple[str | None, Sequence[cfg.Opt]]]:
@@ -31,6 +35,8 @@ def list_opts() -> list[tuple[str | None, Sequence[cfg.Opt]]]:
         *database.list_opts(),
         *request_spec.list_opts(),
         *scheduler.list_opts(),
+        *conductor.list_opts(),
+        *upgrade_levels.list_opts(),
     ]
 
 

@@ -11,6 +11,11 @@ scheduler_group = cfg.OptGroup(
 )
 
 scheduler_opts = [
+    cfg.StrOpt(
+        "topic",
+        default="reqspec-scheduler",
+        help="Message bus topic every reqspec-scheduler service consumes.",
+    ),
     cfg.IntOpt(
         "max_attempts",
         default=3,

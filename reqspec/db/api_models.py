@@ -22,10 +22,10 @@ class CellMapping(base.TimestampMixin, APIBase):
 
     id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True)
     uuid: orm.Mapped[str] = orm.mapped_column(
-        sa.String(36), nullable=False, unique=True
+        base.Identifier(36), nullable=False, unique=True
     )
     name: orm.Mapped[str] = orm.mapped_column(
-        sa.String(255), nullable=False, unique=True
+        base.Identifier(255), nullable=False, unique=True
     )
     database_connection: orm.Mapped[str] = orm.mapped_column(
         sa.Text, nullable=False
@@ -48,10 +48,10 @@ class InstanceMapping(base.TimestampMixin, APIBase):
 
     id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True)
     instance_uuid: orm.Mapped[str] = orm.mapped_column(
-        sa.String(36), nullable=False, unique=True
+        base.Identifier(36), nullable=False, unique=True
     )
     project_id: orm.Mapped[str | None] = orm.mapped_column(
-        sa.String(255), nullable=True, index=True
+        base.Identifier(255), nullable=True, index=True
     )
     cell_id: orm.Mapped[int | None] = orm.mapped_column(
         sa.ForeignKey("cell_mappings.id"), nullable=True, index=True
@@ -66,9 +66,9 @@ class InstanceMapping(base.TimestampMixin, APIBase):
         sa.ForeignKey("cell_mappings.id"), nullable=True
     )
     move_host: orm.Mapped[str | None] = orm.mapped_column(
-        sa.String(255), nullable=True
+        base.Identifier(255), nullable=True
     )
     move_node: orm.Mapped[str | None] = orm.mapped_column(
-        sa.String(255), nullable=True
+        base.Identifier(255), nullable=True
     )
     fault: orm.Mapped[str | None] = orm.mapped_column(sa.Text, nullable=True)

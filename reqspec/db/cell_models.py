@@ -32,10 +32,14 @@ class ComputeNode(base.TimestampMixin, CellBase):
 
     id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True)
     uuid: orm.Mapped[str] = orm.mapped_column(
-        sa.String(36), nullable=False, unique=True
+        base.Identifier(36), nullable=False, unique=True
     )
-    host: orm.Mapped[str] = orm.mapped_column(sa.String(255), nullable=False)
-    node: orm.Mapped[str] = orm.mapped_column(sa.String(255), nullable=False)
+    host: orm.Mapped[str] = orm.mapped_column(
+        base.Identifier(255), nullable=False
+    )
+    node: orm.Mapped[str] = orm.mapped_column(
+        base.Identifier(255), nullable=False
+    )
     availability_zone: orm.Mapped[str | None] = orm.mapped_column(
         sa.String(255), nullable=True
     )
@@ -82,32 +86,32 @@ class Instance(base.TimestampMixin, CellBase):
 
     id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True)
     uuid: orm.Mapped[str] = orm.mapped_column(
-        sa.String(36), nullable=False, unique=True
+        base.Identifier(36), nullable=False, unique=True
     )
     project_id: orm.Mapped[str | None] = orm.mapped_column(
-        sa.String(255), nullable=True, index=True
+        base.Identifier(255), nullable=True, index=True
     )
     user_id: orm.Mapped[str | None] = orm.mapped_column(
-        sa.String(255), nullable=True
+        base.Identifier(255), nullable=True
     )
     status: orm.Mapped[str] = orm.mapped_column(sa.String(32), nullable=False)
     host: orm.Mapped[str | None] = orm.mapped_column(
-        sa.String(255), nullable=True, index=True
+        base.Identifier(255), nullable=True, index=True
     )
     node: orm.Mapped[str | None] = orm.mapped_column(
-        sa.String(255), nullable=True
+        base.Identifier(255), nullable=True
     )
     vcpus: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False)
     memory_mb: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False)
     disk_gb: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False)
     group_uuid: orm.Mapped[str | None] = orm.mapped_column(
-        sa.String(36), nullable=True, index=True
+        base.Identifier(36), nullable=True, index=True
     )
     old_host: orm.Mapped[str | None] = orm.mapped_column(
-        sa.String(255), nullable=True, index=True
+        base.Identifier(255), nullable=True, index=True
     )
     old_node: orm.Mapped[str | None] = orm.mapped_column(
-        sa.String(255), nullable=True
+        base.Identifier(255), nullable=True
     )
     old_vcpus: orm.Mapped[int | None] = orm.mapped_column(
         sa.Integer, nullable=True

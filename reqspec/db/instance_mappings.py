@@ -7,6 +7,9 @@ so that concurrent conductors, and a heal racing a conductor, can never
 both take the same step: the one whose row count is 0 lost.
 """
 
+from collections.abc import Iterator
+from collections.abc import Sequence
+import datetime
 from typing import Any
 from typing import cast
 from typing import TYPE_CHECKING
@@ -60,6 +63,9 @@ def _select() -> sa.Select[Any]:
 
 _select_all = _select().order_by(_c.id)
 _select_one = _select().where(_c.instance_uuid == sa.bindparam("uuid"))
+_select_many = _select_all.where(
+    _c.instance_uuid.in_(sa.bindparam("uuids", expanding=True))
+)
 _select_moving = _select_all.where(_c.move_step.is_not(None))
 _select_unscheduled = _select_all.where(
     _c.cell_id.is_(None), _c.move_step.is_(None)
@@ -90,15 +96,39 @@ def get_all(
     ctx: "RequestContext",
     moving_only: bool = False,
     unscheduled_only: bool = False,
+    idle_for: float | None = None,
 ) -> list[dict[str, Any]]:
     """Every mapping by id; only those with a move recorded, or only
-    those of servers waiting to be built (no cell, no move)."""
+    those of servers waiting to be built (no cell, no move); with
+    ``idle_for``, only rows nobody changed for that many seconds."""
     stmt = _select_all
     if moving_only:
         stmt = _select_moving
     elif unscheduled_only:
         stmt = _select_unscheduled
+    if idle_for is not None:
+        since = base.utcnow() - datetime.timedelta(seconds=idle_for)
+        stmt = stmt.where(
+            sa.func.coalesce(_c.updated_at, _c.created_at) <= since
+        )
     return [_row(r) for r in ctx.connection.execute(stmt)]
+
+
+@transactions.api_reader
+def get_by_instance_uuids(
+    ctx: "RequestContext", instance_uuids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The mappings of the given servers that exist, by id."""
+    rows: list[dict[str, Any]] = []
+    for chunk in _chunks(instance_uuids):
+        result = ctx.connection.execute(_select_many, {"uuids": chunk})
+        rows += [_row(r) for r in result]
+    return rows
+
+
+def _chunks(uuids: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(uuids), request_specs.IN_CHUNK):
+        yield list(uuids[start : start + request_specs.IN_CHUNK])
 
 
 @transactions.api_writer
@@ -141,6 +171,36 @@ def create(
 
 
 @transactions.api_writer
+def create_many(
+    ctx: "RequestContext", specs: Sequence[request_specs.SpecRow]
+) -> None:
+    """Insert an unscheduled mapping and the spec document of each server,
+    in one transaction (all or nothing). ``ctx`` must address the API
+    database."""
+    now = base.utcnow()
+    try:
+        ctx.connection.execute(
+            _table.insert(),
+            [
+                {
+                    "instance_uuid": s.instance_uuid,
+                    "project_id": s.project_id,
+                    "created_at": now,
+                }
+                for s in specs
+            ],
+        )
+    except db_exc.DBDuplicateEntry as err:
+        raise exception.InstanceExists(
+            instance_uuid=specs[0].instance_uuid
+            if len(specs) == 1
+            else "of this request",
+            database=ctx.database,
+        ) from err
+    request_specs.create_many(ctx, specs)
+
+
+@transactions.api_writer
 def update(
     ctx: "RequestContext",
     instance_uuid: str,
@@ -148,10 +208,15 @@ def update(
     values: dict[str, Any],
 ) -> bool:
     """Set ``values`` if every ``expected`` column still holds its value
-    (None matches NULL). False, and nothing written, otherwise."""
+    (None matches NULL; a tuple: any of its values). False, and nothing
+    written, otherwise."""
     stmt = _table.update().where(_c.instance_uuid == instance_uuid)
     for name, value in expected.items():
-        stmt = stmt.where(_c[name].is_not_distinct_from(value))
+        if isinstance(value, tuple):
+            # Any of these values (none of them None).
+            stmt = stmt.where(_c[name].in_(value))
+        else:
+            stmt = stmt.where(_c[name].is_not_distinct_from(value))
     result = ctx.connection.execute(
         stmt.values(updated_at=base.utcnow(), **values)
     )
@@ -164,3 +229,136 @@ def destroy(ctx: "RequestContext", instance_uuid: str) -> bool:
         _table.delete().where(_c.instance_uuid == instance_uuid)
     )
     return result.rowcount == 1
+
+
+_in_uuids = _c.instance_uuid.in_(sa.bindparam("uuids", expanding=True))
+_record_build = (
+    _table.update()
+    .where(_in_uuids, _c.cell_id.is_(None), _c.move_step.is_(None))
+    .values(
+        move_step="recorded",
+        move_source_cell_id=None,
+        move_target_cell_id=sa.bindparam("target"),
+        move_host=sa.bindparam("host"),
+        move_node=sa.bindparam("node"),
+        updated_at=sa.bindparam("now"),
+    )
+)
+_recorded_as = sa.select(_c.instance_uuid).where(
+    _in_uuids,
+    _c.move_step == "recorded",
+    _c.move_source_cell_id.is_(None),
+    _c.move_target_cell_id == sa.bindparam("target"),
+    _c.move_host == sa.bindparam("host"),
+    _c.move_node == sa.bindparam("node"),
+)
+
+#: One batch of builds onto one node: (target cell id, host, node, uuids).
+BuildGroup = tuple[int, str, str, Sequence[str]]
+
+
+@transactions.api_writer
+def record_builds(
+    ctx: "RequestContext", groups: Sequence[BuildGroup]
+) -> set[str]:
+    """Record the builds of unscheduled servers (cell NULL, no move), one
+    statement per target node, in one transaction. Returns the uuids now
+    recorded as asked; the others were built or recorded meanwhile."""
+    recorded: set[str] = set()
+    now = base.utcnow()
+    for target, host, node, uuids in groups:
+        for chunk in _chunks(uuids):
+            params = {
+                "uuids": chunk,
+                "target": target,
+                "host": host,
+                "node": node,
+            }
+            count = ctx.connection.execute(
+                _record_build, dict(params, now=now)
+            ).rowcount
+            if count == len(chunk):
+                recorded.update(chunk)
+            else:
+                # Someone else touched some of them: find which are ours
+                # (an identical record by someone else is as good).
+                found = ctx.connection.execute(_recorded_as, params)
+                recorded.update(r[0] for r in found)
+    return recorded
+
+
+_finish_build = (
+    _table.update()
+    .where(
+        _in_uuids,
+        _c.move_step.in_(("recorded", "written", "mapped")),
+        _c.move_source_cell_id.is_(None),
+        _c.move_target_cell_id == sa.bindparam("target"),
+    )
+    .values(
+        cell_id=sa.bindparam("target"),
+        move_step=None,
+        move_target_cell_id=None,
+        move_host=None,
+        move_node=None,
+        fault=None,
+        updated_at=sa.bindparam("now"),
+    )
+)
+_built_in = sa.select(_c.instance_uuid).where(
+    _in_uuids,
+    _c.cell_id == sa.bindparam("target"),
+    _c.move_step.is_(None),
+)
+
+
+@transactions.api_writer
+def finish_builds(
+    ctx: "RequestContext", target: int, instance_uuids: Sequence[str]
+) -> set[str]:
+    """Point the mappings of recorded builds to cell ``target`` at it,
+    clear their records and delete their specs from the API database, in
+    one transaction. Only call it once the target holds their copies.
+
+    Returns the uuids now built in ``target`` (also those another
+    process finished meanwhile, whose API copy is deleted too); the
+    others were aborted or moved on and need a closer look.
+    """
+    done: set[str] = set()
+    now = base.utcnow()
+    for chunk in _chunks(instance_uuids):
+        count = ctx.connection.execute(
+            _finish_build, {"uuids": chunk, "target": target, "now": now}
+        ).rowcount
+        if count == len(chunk):
+            done.update(chunk)
+        else:
+            found = ctx.connection.execute(
+                _built_in, {"uuids": chunk, "target": target}
+            )
+            done.update(r[0] for r in found)
+    # A built server's spec lives in its cell only.
+    request_specs.destroy_many(ctx, sorted(done))
+    return done
+
+
+_set_fault = (
+    _table.update()
+    .where(_in_uuids, _c.cell_id.is_(None), _c.move_step.is_(None))
+    .values(fault=sa.bindparam("fault"), updated_at=sa.bindparam("now"))
+)
+
+
+@transactions.api_writer
+def set_faults(
+    ctx: "RequestContext", instance_uuids: Sequence[str], fault: str | None
+) -> int:
+    """Set the fault of the unscheduled servers among ``instance_uuids``
+    (no cell, no move); returns how many."""
+    now = base.utcnow()
+    return sum(
+        ctx.connection.execute(
+            _set_fault, {"uuids": chunk, "fault": fault, "now": now}
+        ).rowcount
+        for chunk in _chunks(instance_uuids)
+    )

@@ -9,6 +9,8 @@ would not fit. Concurrent claims on one node are serialised by the lock,
 so two schedulers that picked the same host cannot both fill it.
 """
 
+from collections.abc import Collection
+from collections.abc import Sequence
 from typing import Any
 from typing import cast
 from typing import TYPE_CHECKING
@@ -20,6 +22,7 @@ from reqspec import exception
 from reqspec.db import base
 from reqspec.db import cell_models
 from reqspec.db import compute_nodes
+from reqspec.db import request_specs
 from reqspec.db import transactions
 from reqspec.db.compute_nodes import Resources
 
@@ -107,8 +110,10 @@ def _usage(
     ctx: "RequestContext",
     exclude_uuid: str | None,
     node: Node | None = None,
+    hosts: Collection[str] | None = None,
 ) -> dict[Node, tuple[Resources, int]]:
-    """What servers hold per node, and how many run there."""
+    """What servers hold per node, and how many run there (on ``node``
+    only, or on the nodes of ``hosts`` only, if given)."""
     usage: dict[Node, tuple[Resources, int]] = {}
     for stmt, host_col, node_col, counts in (
         (_usage_main, _c.host, _c.node, True),
@@ -118,6 +123,8 @@ def _usage(
             stmt = stmt.where(_c.uuid != exclude_uuid)
         if node is not None:
             stmt = stmt.where(host_col == node[0], node_col == node[1])
+        if hosts is not None:
+            stmt = stmt.where(host_col.in_(sorted(hosts)))
         for host, name, vcpus, memory, disk, count in ctx.connection.execute(
             stmt
         ):
@@ -279,3 +286,81 @@ def destroy(ctx: "RequestContext", uuid: str) -> None:
     result = ctx.connection.execute(_table.delete().where(_c.uuid == uuid))
     if result.rowcount != 1:
         raise exception.InstanceNotFound(instance_uuid=uuid)
+
+
+_select_existing = sa.select(_c.uuid).where(
+    _c.uuid.in_(sa.bindparam("uuids", expanding=True))
+)
+
+
+@transactions.cell_writer
+def create_many(
+    ctx: "RequestContext",
+    servers: Sequence[dict[str, Any]],
+    specs: Sequence[request_specs.SpecRow],
+) -> dict[str, exception.ComputeResourcesUnavailable]:
+    """Insert servers, claiming what they hold, and their specs, in one
+    transaction: the target half of one or many moves.
+
+    Every node is locked once (in one global order), what the cell's
+    servers hold there is summed once, and the servers are fitted in
+    order; one that does not fit is left out (with the reason returned
+    under its uuid) and so is its spec. ``InstanceExists`` or
+    ``RequestSpecExists``, and nothing written, if any is already there.
+    """
+    nodes = sorted({(s["host"], s["node"]) for s in servers})
+    locked = {node: compute_nodes.lock(ctx, *node) for node in nodes}
+    uuids = [s["uuid"] for s in servers]
+    found = ctx.connection.execute(_select_existing, {"uuids": uuids}).first()
+    if found is not None:
+        raise exception.InstanceExists(
+            instance_uuid=found[0], database=ctx.database
+        )
+    usage = _usage(ctx, None, hosts={host for host, _ in nodes})
+    used = {n: usage.get(n, (Resources(), 0))[0] for n in nodes}
+    refused: dict[str, exception.ComputeResourcesUnavailable] = {}
+    accepted = []
+    for values in servers:
+        node = (values["host"], values["node"])
+        want = _held(values, node)
+        limit = compute_nodes.capacity(locked[node])
+        have = used[node]
+        for field, w, u, cap in zip(
+            Resources._fields, want, have, limit, strict=True
+        ):
+            if u + w > cap:
+                unit = compute_nodes.UNITS[field]
+                refused[values["uuid"]] = (
+                    exception.ComputeResourcesUnavailable(
+                        host=node[0],
+                        node=node[1],
+                        reason=f"needs {w} {unit}, {max(cap - u, 0)} free",
+                    )
+                )
+                break
+        else:
+            used[node] = have + want
+            accepted.append(values)
+    if accepted:
+        now = base.utcnow()
+        try:
+            ctx.connection.execute(
+                _table.insert(), [dict(v, created_at=now) for v in accepted]
+            )
+        except db_exc.DBDuplicateEntry as err:
+            # Inserted by a concurrent finisher since the check above.
+            raise exception.InstanceExists(
+                instance_uuid=accepted[0]["uuid"], database=ctx.database
+            ) from err
+        request_specs.create_many(
+            ctx, [s for s in specs if s.instance_uuid not in refused]
+        )
+    return refused
+
+
+@transactions.cell_writer
+def destroy_with_spec(ctx: "RequestContext", uuid: str) -> None:
+    """Delete a server and its spec from the cell, in one transaction;
+    either may be gone already."""
+    request_specs.destroy_many(ctx, [uuid])
+    ctx.connection.execute(_table.delete().where(_c.uuid == uuid))

@@ -166,6 +166,33 @@ def db_sync(
     return Status(database, label, current, head(database))
 
 
+def compare_type(
+    context: Any,
+    inspected_column: Any,
+    metadata_column: Any,
+    inspected_type: Any,
+    metadata_type: Any,
+) -> bool | None:
+    """alembic's ``compare_type`` hook: also compare MySQL collations.
+
+    alembic compares a column's type but not its collation, so a MySQL
+    identifier column left case-insensitive would look up to date (see
+    ``reqspec.db.base.Identifier``). True: they differ; None: let alembic
+    compare the rest as usual.
+    """
+    dialect = context.dialect
+    if dialect.name != "mysql":
+        return None
+    impl = metadata_type.dialect_impl(dialect)
+    impl = getattr(impl, "impl_instance", impl)
+    wanted = getattr(impl, "collation", None)
+    if wanted is not None and getattr(inspected_type, "collation", None) != (
+        wanted
+    ):
+        return True
+    return None
+
+
 def run_environment(
     context: Any, database: str, metadata: sa.MetaData
 ) -> None:
@@ -175,7 +202,7 @@ def run_environment(
         "target_metadata": metadata,
         "version_table": VERSION_TABLES[database],
         "render_as_batch": True,
-        "compare_type": True,
+        "compare_type": compare_type,
         "transaction_per_migration": True,
     }
     if context.is_offline_mode():

@@ -43,6 +43,8 @@ class SpecRow(NamedTuple):
     instance_uuid: str
     project_id: str | None
     generation: int
+    # bytes only for text SQLite holds that is not valid UTF-8: a damaged
+    # row, refused by the objects layer (see base.LargeText).
     spec: str
     instance_group_uuid: str | None = None
 
@@ -187,6 +189,37 @@ def create(
 
 
 @transactions.writer
+def create_many(ctx: "RequestContext", rows: Sequence[SpecRow]) -> None:
+    """Insert the rows (their ``id`` and ``generation`` are ignored: new
+    rows start at generation 1) in one statement; ``RequestSpecExists``
+    and nothing written if any instance already has one."""
+    if not rows:
+        return
+    now = base.utcnow()
+    try:
+        ctx.connection.execute(
+            _insert,
+            [
+                {
+                    "instance_uuid": row.instance_uuid,
+                    "project_id": row.project_id,
+                    "instance_group_uuid": row.instance_group_uuid,
+                    "generation": 1,
+                    "spec": row.spec,
+                    "created_at": now,
+                }
+                for row in rows
+            ],
+        )
+    except db_exc.DBDuplicateEntry as err:
+        raise exception.RequestSpecExists(
+            instance_uuid=rows[0].instance_uuid
+            if len(rows) == 1
+            else "one of " + ", ".join(r.instance_uuid for r in rows[:3])
+        ) from err
+
+
+@transactions.writer
 def update(
     ctx: "RequestContext",
     instance_uuid: str,
@@ -257,6 +290,24 @@ def destroy(
         )
     if result.rowcount != 1:
         raise exception.RequestSpecNotFound(instance_uuid=instance_uuid)
+
+
+_delete_many = _table.delete().where(
+    _c.instance_uuid.in_(sa.bindparam("uuids", expanding=True))
+)
+
+
+@transactions.writer
+def destroy_many(ctx: "RequestContext", instance_uuids: Sequence[str]) -> int:
+    """Delete the specs of the given instances that exist (an admin's
+    cleanup: no project restriction); returns how many were deleted."""
+    deleted = 0
+    for start in range(0, len(instance_uuids), IN_CHUNK):
+        chunk = list(instance_uuids[start : start + IN_CHUNK])
+        deleted += ctx.connection.execute(
+            _delete_many, {"uuids": chunk}
+        ).rowcount
+    return deleted
 
 
 _select_batch = (

@@ -9,15 +9,15 @@ lives and why each destination was chosen.
 
 from collections.abc import Callable
 import dataclasses
+import os
 from typing import Any
 
 from reqspec import compute_api
 from reqspec import context
 from reqspec import exception
-from reqspec.conductor import build
 from reqspec.conductor import common
-from reqspec.conductor import migrate
-from reqspec.conductor import resize
+from reqspec.lifecycle.conductors import Conductor
+from reqspec.lifecycle.conductors import LocalConductor
 from reqspec.objects import CellMapping
 from reqspec.objects import ComputeNode
 from reqspec.objects import Flavor
@@ -116,9 +116,14 @@ def register_hosts(
 
 
 class _Scenario:
-    def __init__(self, ctx: context.RequestContext) -> None:
+    def __init__(
+        self, ctx: context.RequestContext, conductor: Conductor
+    ) -> None:
         self.ctx = ctx
+        self.conductor = conductor
         self.names: dict[str, str] = {}  # uuid -> demo name
+        # Demo name -> pid of the process that built it.
+        self.built_by: dict[str, int] = {}
         self.events: list[Event] = []
         # Demo name -> number (from 1) of the event that last chose a
         # host for it.
@@ -133,7 +138,9 @@ class _Scenario:
         self.events.append(
             Event(name, "create", f"{shown.status} in {shown.location}", "")
         )
-        self.run(name, "build", lambda: build.build_server(self.ctx, uuid))
+        self.run(
+            name, "build", lambda: self.conductor.build_server(self.ctx, uuid)
+        )
         return uuid
 
     def run(
@@ -159,12 +166,20 @@ class _Scenario:
         self.events.append(Event(name, action, where, outcome.why))
         if outcome.selection is not None:
             self.placed_by[name] = len(self.events)
+        if action == "build":
+            self.built_by[name] = outcome.worker_pid or os.getpid()
 
 
-def run(ctx: context.RequestContext, cells: list[CellMapping]) -> DemoReport:
-    """Register the hosts, boot six servers and move them around."""
+def run(
+    ctx: context.RequestContext,
+    cells: list[CellMapping],
+    conductor: Conductor | None = None,
+) -> DemoReport:
+    """Register the hosts, boot six servers and move them around, with
+    ``conductor`` (default: in this process)."""
     register_hosts(ctx, cells)
-    demo = _Scenario(ctx)
+    conductor = conductor or LocalConductor()
+    demo = _Scenario(ctx, conductor)
     web = InstanceGroup(uuid=GROUP_UUID, name="web", policy="anti-affinity")
     webs = [
         demo.boot(f"web-{i}", "m1.small", image=IMAGES["cirros"], group=web)
@@ -185,15 +200,17 @@ def run(ctx: context.RequestContext, cells: list[CellMapping]) -> DemoReport:
     demo.run(
         "db-1",
         "resize to m1.large",
-        lambda: resize.resize(ctx, db, FLAVORS["m1.large"]),
+        lambda: conductor.resize(ctx, db, FLAVORS["m1.large"]),
     )
-    demo.run("db-1", "confirm resize", lambda: resize.confirm_resize(ctx, db))
+    demo.run(
+        "db-1", "confirm resize", lambda: conductor.confirm_resize(ctx, db)
+    )
     # An admin sends web-1 to a host of the other cell: the spec travels
     # with it through the crash-safe transfer.
     demo.run(
         "web-1",
         "migrate to c2-h4",
-        lambda: migrate.migrate(
+        lambda: conductor.migrate(
             ctx, webs[0], host="c2-h4", allow_cross_cell=True
         ),
     )
@@ -205,14 +222,14 @@ def run(ctx: context.RequestContext, cells: list[CellMapping]) -> DemoReport:
     demo.run(
         "web-2",
         "evacuate (any cell)",
-        lambda: migrate.evacuate(ctx, webs[1], allow_cross_cell=True),
+        lambda: conductor.evacuate(ctx, webs[1], allow_cross_cell=True),
     )
     # The only other aarch64 host does not exist: the image's
     # architecture, stored in the spec, keeps the server where it is.
     demo.run(
         "arm-1",
         "migrate (any cell)",
-        lambda: migrate.migrate(ctx, arm, allow_cross_cell=True),
+        lambda: conductor.migrate(ctx, arm, allow_cross_cell=True),
         may_fail=True,
     )
     return DemoReport(
@@ -284,6 +301,7 @@ def _servers(
                     "action": event.action,
                     "why": event.why,
                 },
+                "built_by_pid": demo.built_by[name],
             }
         )
     return servers

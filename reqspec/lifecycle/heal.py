@@ -30,15 +30,23 @@ class HealReport:
         return not self.failed
 
 
-def heal(ctx: context.RequestContext) -> HealReport:
-    """Finish (or abort) every move recorded in the API database.
+def heal(
+    ctx: context.RequestContext, idle_for: float | None = None
+) -> HealReport:
+    """Finish (or abort) every move recorded in the API database; with
+    ``idle_for``, only moves that made no step for that many seconds.
 
     Safe to run at any time, alongside conductors: each step of a move
-    is idempotent and conditional on the recorded state.
+    is idempotent and conditional on the recorded state. A conductor's
+    periodic heal still waits (``[conductor] heal_after``) before taking
+    over a move, so that it does not race the live conductor working on
+    it: both would finish it correctly, but a heal that aborts a move
+    whose claim failed leaves that conductor's build to be retried later.
     """
     transfer.require_api_context(ctx)
     report = HealReport()
-    for mapping in InstanceMapping.get_all(ctx, moving_only=True):
+    moving = InstanceMapping.get_all(ctx, moving_only=True, idle_for=idle_for)
+    for mapping in moving:
         uuid = mapping.instance_uuid
         try:
             transfer.finish(ctx, uuid)

@@ -8,12 +8,16 @@ point (``AFTER_STEP`` hooks, used by the tests)::
 
     record    mapping: move_step=recorded, source,   -> recorded
               target, host, node
-    write     target: server row (a capacity claim)  -> instance_claimed
-              target: copy of the source's spec      -> spec_copied
-              mapping: move_step=written             -> written
+    write     target, one transaction: the server    -> written
+              row (a capacity claim) and a copy of
+              the source's spec
+    build (source: the API database), one API transaction:
+              mapping: cell=target, move cleared;
+              the API database's spec deleted        -> finished
+    move (source: a cell):
     point     mapping: cell=target, move_step=mapped -> mapped
-    clean up  source: delete the spec                -> source_spec_deleted
-              source: delete the server row          -> source_instance_deleted
+    clean up  source, one transaction: the server    -> source_deleted
+              row and the spec deleted
               mapping: move columns cleared          -> finished
 
 A process killed anywhere leaves a state that ``finish`` (called by the
@@ -42,23 +46,18 @@ from reqspec.objects import InstanceMapping
 from reqspec.objects import RequestSpec
 
 #: Every crash point, in order.
-STEPS = (
-    "recorded",
-    "instance_claimed",
-    "spec_copied",
-    "written",
-    "mapped",
-    "source_spec_deleted",
-    "source_instance_deleted",
-    "finished",
-)
+STEPS = ("recorded", "written", "mapped", "source_deleted", "finished")
+#: The crash points of a build (from the API database): the mapping is
+#: pointed at the target in the transaction that deletes the API copy.
+BUILD_STEPS = ("recorded", "written", "finished")
 
 #: Called as ``hook(instance_uuid, step)`` after each durable step; a hook
 #: that raises (or kills the process) simulates a crash right there.
 AFTER_STEP: list[Callable[[str, str], None]] = []
 
 
-def _after(instance_uuid: str, step: str) -> None:
+def after(instance_uuid: str, step: str) -> None:
+    """Run the crash-point hooks for ``step`` of a server's move."""
     for hook in list(AFTER_STEP):
         hook(instance_uuid, step)
 
@@ -104,27 +103,36 @@ def move(
     require_api_context(ctx)
     mapping = InstanceMapping.get_by_instance_uuid(ctx, instance_uuid)
     mapping.start_move(source, target, host, node)
-    _after(instance_uuid, "recorded")
-    return finish(ctx, instance_uuid)
+    after(instance_uuid, "recorded")
+    return finish(ctx, instance_uuid, mapping)
 
 
-def finish(ctx: context.RequestContext, instance_uuid: str) -> InstanceMapping:
+def finish(
+    ctx: context.RequestContext,
+    instance_uuid: str,
+    mapping: InstanceMapping | None = None,
+) -> InstanceMapping:
     """Complete the move recorded for a server, from wherever it stopped.
 
     Safe to call at any time, from any number of processes at once: with
     no move recorded it only returns the mapping. A process whose view
     went stale (another one moved the mapping on meanwhile) reads the
-    mapping again and carries on from there.
+    mapping again and carries on from there. ``mapping``: the server's
+    mapping as the caller just wrote it, saving a read.
     """
     require_api_context(ctx)
     # Each pass completes a step or sees that another process did; the
     # bound only guards against a bug turning this into a busy loop.
     for _ in range(4 * len(STEPS)):
-        mapping = InstanceMapping.get_by_instance_uuid(ctx, instance_uuid)
-        if mapping.move_step is None:
-            return mapping
+        current = mapping or InstanceMapping.get_by_instance_uuid(
+            ctx, instance_uuid
+        )
+        if current.move_step is None:
+            return current
+        mapping = None  # read it again unless the step says otherwise
         try:
-            _advance(ctx, mapping)
+            if _advance(ctx, current):
+                mapping = current
         except _Superseded:
             continue
         except (
@@ -132,7 +140,7 @@ def finish(ctx: context.RequestContext, instance_uuid: str) -> InstanceMapping:
             exception.RequestSpecNotFound,
             exception.InstanceNotFound,
         ):
-            if _moved_on(ctx, mapping):
+            if _moved_on(ctx, current):
                 continue
             raise
     raise exception.MoveInconsistent(
@@ -159,21 +167,33 @@ def _state(mapping: InstanceMapping) -> tuple[str | None, ...]:
     )
 
 
-def _advance(ctx: context.RequestContext, mapping: InstanceMapping) -> None:
+def _advance(ctx: context.RequestContext, mapping: InstanceMapping) -> bool:
+    """Take the next step. True: ``mapping`` is the stored state now;
+    False: another process moved it on (read it again)."""
     uuid = mapping.instance_uuid
+    building = mapping.move_source is None
     if mapping.move_step == "recorded":
         _write(ctx, mapping)
-        if mapping.mark_written():
-            _after(uuid, "written")
-        else:
-            _discard_if_abandoned(ctx, mapping)
-    elif mapping.move_step == "written":
-        if mapping.point_at_target():
-            _after(uuid, "mapped")
-    else:
-        _clean_up(ctx, mapping)
+        after(uuid, "written")
+    elif mapping.move_step == "mapped" and not building:
+        with context.target_cell(ctx, mapping.move_source) as sctx:
+            Instance.destroy_with_spec(sctx, uuid)
+        after(uuid, "source_deleted")
         if mapping.finish_move():
-            _after(uuid, "finished")
+            after(uuid, "finished")
+            return True
+        return False
+    # Here the target holds the copies (step recorded, done above; or a
+    # record an older version left at written or mapped).
+    if building:
+        if mapping.finish_build():
+            after(uuid, "finished")
+            return True
+    elif mapping.point_at_target():
+        after(uuid, "mapped")
+        return True
+    _discard_if_abandoned(ctx, mapping)
+    return False
 
 
 def _discard_if_abandoned(
@@ -193,16 +213,19 @@ def _discard_if_abandoned(
     ):
         return
     with context.target_cell(ctx, target) as tctx:
-        with contextlib.suppress(exception.RequestSpecNotFound):
-            RequestSpec(tctx, instance_uuid=mapping.instance_uuid).destroy()
-        with contextlib.suppress(exception.InstanceNotFound):
-            Instance(tctx, uuid=mapping.instance_uuid).destroy()
+        Instance.destroy_with_spec(tctx, mapping.instance_uuid)
 
 
 def _write(ctx: context.RequestContext, mapping: InstanceMapping) -> None:
+    """The target's server row (the claim) and spec copy, in one
+    transaction; recognises them if an earlier run wrote them."""
     uuid = mapping.instance_uuid
-    target = mapping.move_target
-    assert target is not None
+    target, host, node = (
+        mapping.move_target,
+        mapping.move_host,
+        mapping.move_node,
+    )
+    assert target is not None and host is not None and node is not None
     with (
         database_of(ctx, mapping.move_source) as sctx,
         context.target_cell(ctx, target) as tctx,
@@ -215,80 +238,61 @@ def _write(ctx: context.RequestContext, mapping: InstanceMapping) -> None:
                 reason=f"its spec is missing from {sctx.database}, where "
                 "the move started",
             ) from None
-        # The target gets the source's document as it is: a re-run compares
-        # documents to recognise its own earlier copy.
-        text = spec.to_document()
-        _claim(mapping, sctx, tctx, spec)
-        _after(uuid, "instance_claimed")
-        _copy(uuid, tctx, text)
-        _after(uuid, "spec_copied")
-
-
-def _claim(
-    mapping: InstanceMapping,
-    sctx: context.RequestContext,
-    tctx: context.RequestContext,
-    spec: RequestSpec,
-) -> None:
-    uuid, host, node = (
-        mapping.instance_uuid,
-        mapping.move_host,
-        mapping.move_node,
-    )
-    assert host is not None and node is not None
-    try:
-        existing: Instance | None = Instance.get_by_uuid(tctx, uuid)
-    except exception.InstanceNotFound:
-        existing = None
-    if existing is None:
         if mapping.move_source is None:
             new = Instance.for_spec(tctx, spec, host, node)
         else:
             new = Instance.get_by_uuid(sctx, uuid).copy_to(tctx, host, node)
+        # The target gets the source's document as it is.
+        text = spec.stored_document()
         try:
-            new.create()
+            refused = Instance.create_with_specs(tctx, [(new, spec, text)])
+        except (exception.InstanceExists, exception.RequestSpecExists):
+            # Another process finishing the same move got there first,
+            # or an earlier run of this one did.
+            recognise_copies(tctx, uuid, host, node, text)
             return
-        except exception.InstanceExists:
-            # Another process finishing the same move got there first.
-            existing = Instance.get_by_uuid(tctx, uuid)
-        except (
-            exception.ComputeResourcesUnavailable,
-            exception.ComputeHostNotFound,
-        ):
-            # Nothing reached the target: give the move up, unless
-            # another process already took it further.
-            if mapping.abort_move():
-                raise
-            raise _Superseded() from None
+        except exception.ComputeHostNotFound:
+            _give_up(mapping)
+            raise
+        if uuid in refused:
+            _give_up(mapping)
+            raise refused[uuid]
+
+
+def _give_up(mapping: InstanceMapping) -> None:
+    """Nothing reached the target: abort the move, unless another
+    process already took it further."""
+    if not mapping.abort_move():
+        raise _Superseded()
+
+
+def recognise_copies(
+    tctx: context.RequestContext, uuid: str, host: str, node: str, text: str
+) -> None:
+    """The target already has the server: check it is this move's (on
+    ``host``/``node``, the same spec), and copy the spec if a crash of an
+    older version left it out."""
+    try:
+        existing = Instance.get_by_uuid(tctx, uuid)
+    except exception.InstanceNotFound:
+        raise exception.MoveInconsistent(
+            instance_uuid=uuid,
+            reason=f"{tctx.database} holds its spec without its server row",
+        ) from None
     if (existing.host, existing.node) != (host, node):
         raise exception.MoveInconsistent(
             instance_uuid=uuid,
             reason=f"{tctx.database} already has it on "
             f"{existing.host}/{existing.node}, not {host}/{node}",
         )
-
-
-def _copy(uuid: str, tctx: context.RequestContext, text: str) -> None:
     try:
         RequestSpec.from_document(tctx, text).create()
     except exception.RequestSpecExists:
-        existing = RequestSpec.get_by_instance_uuid(tctx, uuid)
-        if existing.to_document() != text:
+        copy = RequestSpec.get_by_instance_uuid(tctx, uuid)
+        ours = RequestSpec.from_document(None, text)
+        # Compared decoded: an older version re-encoded what it copied.
+        if copy.to_document() != ours.to_document():
             raise exception.MoveInconsistent(
                 instance_uuid=uuid,
                 reason=f"{tctx.database} already holds a different spec",
             ) from None
-
-
-def _clean_up(ctx: context.RequestContext, mapping: InstanceMapping) -> None:
-    uuid = mapping.instance_uuid
-    source = mapping.move_source
-    with database_of(ctx, source) as sctx:
-        # Not found: an earlier run deleted it already.
-        with contextlib.suppress(exception.RequestSpecNotFound):
-            RequestSpec(sctx, instance_uuid=uuid).destroy()
-        _after(uuid, "source_spec_deleted")
-        if source is not None:
-            with contextlib.suppress(exception.InstanceNotFound):
-                Instance(sctx, uuid=uuid).destroy()
-            _after(uuid, "source_instance_deleted")

@@ -132,15 +132,22 @@ def _check_bool(value: Any) -> bool:
     return value if type(value) is bool else _fail("a boolean", value)
 
 
+# Matched with fullmatch: a "$" would also match before a final newline,
+# and a uuid with one stored a second row for the same instance.
 _UUID_RE = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-    r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
 
 
 def check_uuid(value: Any) -> str:
-    """Return the canonical (lower-case, dashed) form of a UUID string."""
-    if type(value) is str and _UUID_RE.match(value):
+    """Return the canonical (lower-case, dashed) form of a UUID string.
+
+    Exactly 8-4-4-4-12 hex digits, in either case, and nothing around
+    them; the other spellings ``uuidutils.is_uuid_like`` accepts (no
+    dashes, braces, ``urn:uuid:``) are refused, so every stored key has
+    one form."""
+    if type(value) is str and _UUID_RE.fullmatch(value):
         return value.lower()
     return _fail("a UUID of the form 8-4-4-4-12 hex digits", value)
 

@@ -1,5 +1,6 @@
 """Servers placed in a cell: where they run and what they hold there."""
 
+from collections.abc import Sequence
 from typing import Any
 from typing import TYPE_CHECKING
 
@@ -7,8 +8,10 @@ from oslo_serialization import jsonutils
 
 from reqspec import exception
 from reqspec.db import instances as db
+from reqspec.db import request_specs as specs_db
 from reqspec.objects import base
 from reqspec.objects import fields
+from reqspec.objects import project_scope
 from reqspec.objects.flavor import Flavor
 
 if TYPE_CHECKING:
@@ -177,6 +180,50 @@ class Instance(base.ReqspecObject):
         }
         self.id = db.create(self._context, values)
         self.obj_reset_changes()
+
+    @classmethod
+    def create_with_specs(
+        cls,
+        context: "RequestContext",
+        servers: "Sequence[tuple[Instance, RequestSpec, str]]",
+    ) -> dict[str, exception.ComputeResourcesUnavailable]:
+        """Store new servers in the context's cell, each claiming its
+        resources, with their specs (each given with its stored document,
+        copied as it is), in one transaction.
+
+        A server that does not fit is left out with its spec, and the
+        reason returned under its uuid. ``InstanceExists`` (or
+        ``RequestSpecExists``), and nothing written, if the cell already
+        has any of them; ``ComputeHostNotFound`` if a node is gone.
+        """
+        rows, specs = [], []
+        for instance, spec, text in servers:
+            if instance.obj_attr_is_set("id"):
+                raise exception.ObjectActionError(
+                    action="create", reason="already created"
+                )
+            spec._check_project_scope()
+            project_scope.check_project_column(spec.project_id)
+            rows.append(
+                {n: getattr(instance, n) for n in _COLUMNS if n != "id"}
+            )
+            specs.append(
+                specs_db.SpecRow(
+                    0,
+                    spec.instance_uuid,
+                    spec.project_id,
+                    1,
+                    text,
+                    spec.instance_group_uuid,
+                )
+            )
+        return db.create_many(context, rows, specs)
+
+    @classmethod
+    def destroy_with_spec(cls, context: "RequestContext", uuid: str) -> None:
+        """Delete a server and its spec from the context's cell in one
+        transaction (either may be gone already)."""
+        db.destroy_with_spec(context, uuid)
 
     def _change(
         self, action: str, expected: tuple[str, ...], values: dict[str, Any]

@@ -1,12 +1,15 @@
 """Instance mappings: which database holds a server's spec (API database)."""
 
+from collections.abc import Sequence
 from typing import Any
 from typing import TYPE_CHECKING
 
 from reqspec import exception
 from reqspec.db import instance_mappings as db
+from reqspec.db import request_specs as specs_db
 from reqspec.objects import base
 from reqspec.objects import fields
+from reqspec.objects import project_scope
 from reqspec.objects.cell_mapping import CellMapping
 
 if TYPE_CHECKING:
@@ -95,20 +98,69 @@ class InstanceMapping(base.ReqspecObject):
         return cls._from_db_row(context, row)
 
     @classmethod
+    def get_by_instance_uuids(
+        cls, context: "RequestContext", instance_uuids: Sequence[str]
+    ) -> dict[str, "InstanceMapping"]:
+        """The mappings of the given servers that exist, by uuid, read
+        with one query."""
+        uuids = list(dict.fromkeys(_server_uuid(u) for u in instance_uuids))
+        rows = db.get_by_instance_uuids(context, uuids) if uuids else []
+        return {
+            row["instance_uuid"]: cls._from_db_row(context, row)
+            for row in rows
+        }
+
+    @classmethod
+    def record_builds(
+        cls,
+        context: "RequestContext",
+        groups: Sequence[tuple[CellMapping, str, str, Sequence[str]]],
+    ) -> set[str]:
+        """``start_move`` from the API database for many unscheduled
+        servers, in one transaction: ``groups`` are (target cell, host,
+        node, uuids). Returns the uuids recorded as asked; the others
+        were built or recorded by someone else meanwhile."""
+        return db.record_builds(
+            context,
+            [
+                (cell.id, host, node, uuids)
+                for cell, host, node, uuids in groups
+            ],
+        )
+
+    @classmethod
+    def finish_builds(
+        cls,
+        context: "RequestContext",
+        target: CellMapping,
+        instance_uuids: Sequence[str],
+    ) -> set[str]:
+        """The last step of builds whose copies ``target`` holds: point
+        the mappings at it, clear the records and delete the API
+        database's specs, in one transaction. Returns the uuids built in
+        ``target`` now; the others were aborted or moved on."""
+        return db.finish_builds(context, target.id, instance_uuids)
+
+    @classmethod
     def get_all(
-        cls, context: "RequestContext", moving_only: bool = False
+        cls,
+        context: "RequestContext",
+        moving_only: bool = False,
+        idle_for: float | None = None,
     ) -> list["InstanceMapping"]:
         """Every mapping, oldest first; only those of servers being moved
-        between databases with ``moving_only``."""
-        rows = db.get_all(context, moving_only=moving_only)
+        between databases with ``moving_only``; with ``idle_for``, only
+        those nobody changed for that many seconds."""
+        rows = db.get_all(context, moving_only=moving_only, idle_for=idle_for)
         return [cls._from_db_row(context, row) for row in rows]
 
     @classmethod
     def get_unscheduled(
-        cls, context: "RequestContext"
+        cls, context: "RequestContext", idle_for: float | None = None
     ) -> list["InstanceMapping"]:
-        """Mappings of servers waiting to be built (no cell, no move)."""
-        rows = db.get_all(context, unscheduled_only=True)
+        """Mappings of servers waiting to be built (no cell, no move);
+        with ``idle_for``, only those waiting that many seconds."""
+        rows = db.get_all(context, unscheduled_only=True, idle_for=idle_for)
         return [cls._from_db_row(context, row) for row in rows]
 
     def create(self, spec: "RequestSpec | None" = None) -> None:
@@ -149,6 +201,44 @@ class InstanceMapping(base.ReqspecObject):
         self.move_step = None
         self.fault = None
         self.obj_reset_changes()
+
+    @classmethod
+    def create_for_request(
+        cls,
+        context: "RequestContext",
+        spec: "RequestSpec",
+        instance_uuids: Sequence[str],
+    ) -> None:
+        """Store an unscheduled mapping and a spec for each of the servers
+        of one request in the API database, in one transaction (all or
+        nothing). The specs are ``spec`` with each uuid in turn (``spec``
+        keeps the last one). ``InstanceExists`` if any server already has
+        a mapping."""
+        if context.cell is not None:
+            raise exception.ObjectActionError(
+                action="create instance mappings",
+                reason="mappings live in the API database; use a context "
+                "that is not targeted at a cell",
+            )
+        spec._check_project_scope()
+        project_scope.check_project_column(spec.project_id)
+        rows = []
+        for uuid in instance_uuids:
+            try:
+                spec.instance_uuid = uuid
+            except ValueError as err:
+                raise exception.InvalidRequestSpec(reason=str(err)) from err
+            rows.append(
+                specs_db.SpecRow(
+                    0,
+                    uuid,
+                    spec.project_id,
+                    1,
+                    spec.to_document(),
+                    spec.instance_group_uuid,
+                )
+            )
+        db.create_many(context, rows)
 
     def _update(
         self, expected: dict[str, Any], values: dict[str, Any]
@@ -196,32 +286,72 @@ class InstanceMapping(base.ReqspecObject):
         self.move_node = node
         self.obj_reset_changes()
 
-    def _move_expected(self, step: str) -> dict[str, Any]:
+    def _move_expected(self, step: str | tuple[str, ...]) -> dict[str, Any]:
         return {
             "move_step": step,
             "move_target_cell_id": _cell_id(self.move_target),
         }
 
     def mark_written(self) -> bool:
-        """recorded -> written: the target cell holds the server and spec."""
+        """recorded -> written: the target cell holds the server and spec.
+
+        (Moves no longer stop here; records left at ``written`` by an
+        older version are still finished.)"""
         return self._update(
             self._move_expected("recorded"), {"move_step": "written"}
         )
 
     def point_at_target(self) -> bool:
-        """written -> mapped: the target cell's copy becomes the spec."""
-        return self._update(
-            self._move_expected("written"),
+        """recorded or written -> mapped: the target cell's copy becomes
+        the spec. Only once the target holds the server and spec."""
+        done = self._update(
+            self._move_expected(("recorded", "written")),
             {
                 "move_step": "mapped",
                 "cell_id": _cell_id(self.move_target),
                 "fault": None,
             },
         )
+        if done:
+            self.move_step = "mapped"
+            self.cell_mapping = self.move_target
+            self.fault = None
+            self.obj_reset_changes()
+        return done
+
+    def finish_build(self) -> bool:
+        """A build whose copies the target holds -> done: the mapping
+        points at the target, the record is cleared and the API
+        database's spec deleted, in one transaction."""
+        target = self.move_target
+        if self.move_source is not None or target is None:
+            raise exception.ObjectActionError(
+                action="finish a build", reason="no build is recorded"
+            )
+        done = self.instance_uuid in self.finish_builds(
+            self._context, target, [self.instance_uuid]
+        )
+        if done:
+            self._moved()
+        return done
 
     def finish_move(self) -> bool:
         """mapped -> no move: the source copy is gone."""
-        return self._update(self._move_expected("mapped"), _NO_MOVE)
+        done = self._update(self._move_expected("mapped"), _NO_MOVE)
+        if done:
+            self._moved()
+        return done
+
+    def _moved(self) -> None:
+        """This object as its row now is: in the target, no move."""
+        self.cell_mapping = self.move_target
+        self.fault = None
+        self.move_step = None
+        self.move_source = None
+        self.move_target = None
+        self.move_host = None
+        self.move_node = None
+        self.obj_reset_changes()
 
     def abort_move(self) -> bool:
         """recorded -> no move: only before anything reached the target."""
@@ -232,6 +362,17 @@ class InstanceMapping(base.ReqspecObject):
         return self._update(
             {"cell_id": None, "move_step": None}, {"fault": fault}
         )
+
+    @classmethod
+    def set_faults(
+        cls,
+        context: "RequestContext",
+        instance_uuids: Sequence[str],
+        fault: str | None,
+    ) -> int:
+        """``set_fault`` for many servers in one statement; those built or
+        being built meanwhile are left alone. Returns how many were set."""
+        return db.set_faults(context, instance_uuids, fault)
 
     def destroy(self) -> None:
         if not db.destroy(self._context, self.instance_uuid):

@@ -14,8 +14,10 @@ contract is nova-manage's::
 * a row that a live writer changed in between (its generation moved) is
   left alone and counted as not done: the writer's own save already wrote
   the new format, or the next run picks the row up;
-* a row that cannot be fixed (its document does not decode) is logged with
-  its instance uuid and counted as not done.
+* a row that cannot be fixed (its document does not decode: damaged) is
+  logged with its instance uuid, recorded in the cursor's ``damaged`` (the
+  command reports each as an error and exits 2) and counted as not done;
+  the rest of the batch goes on.
 
 An optional ``cursor`` (one per database per run) makes a run scan each
 table once: rows left behind (broken, or changed under our feet) are not
@@ -45,9 +47,12 @@ LOG = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class Cursor:
-    """Where a run got to in one table: the last row id looked at."""
+    """Where a run got to in one table: the last row id looked at, and
+    the damaged rows met on the way (one message each, naming the
+    instance and the database)."""
 
     after_id: int = 0
+    damaged: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +76,10 @@ class OnlineMigration:
 
 
 def _load(
-    ctx: "RequestContext", row: spec_db.SpecRow, what: str
+    ctx: "RequestContext",
+    row: spec_db.SpecRow,
+    what: str,
+    cursor: Cursor | None,
 ) -> RequestSpec | None:
     try:
         return RequestSpec._from_db_row(ctx, row)
@@ -83,6 +91,8 @@ def _load(
             row.instance_uuid,
             err.message,
         )
+        if cursor is not None:
+            cursor.damaged.append(err.message)
         return None
 
 
@@ -112,7 +122,7 @@ def rewrite_old_documents(
     _advance(cursor, rows)
     done = 0
     for row in rows:
-        spec = _load(ctx, row, "rewrite")
+        spec = _load(ctx, row, "rewrite", cursor)
         if spec is None:
             continue
         try:
@@ -153,7 +163,7 @@ def backfill_instance_group_uuid(
     _advance(cursor, rows)
     done = 0
     for row in rows:
-        spec = _load(ctx, row, "read the server group of")
+        spec = _load(ctx, row, "read the server group of", cursor)
         if spec is None:
             continue
         group_uuid = spec.instance_group_uuid

@@ -33,6 +33,14 @@ def scope_of(context: "RequestContext") -> str | None:
     return context.project_id
 
 
+def owns(scope: str | None, project_id: str | None) -> bool:
+    """Whether a row of ``project_id`` is within ``scope``, compared byte
+    for byte in Python: the schema already compares identifiers exactly on
+    every backend (``reqspec.db.base.Identifier``), and this keeps a
+    database whose collation was never migrated from leaking rows."""
+    return scope is None or project_id == scope
+
+
 def check_may_store(context: "RequestContext", project_id: str | None) -> None:
     """``Forbidden`` unless ``context`` may store a spec of ``project_id``
     (decided before anything is sent, so it reveals nothing stored)."""

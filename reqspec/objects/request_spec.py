@@ -1,5 +1,6 @@
 """RequestSpec: what the user asked for when booting a server."""
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import Any
@@ -289,6 +290,13 @@ class RequestSpec(base.ReqspecObject):
         """The canonical stored document (compact, deterministic JSON)."""
         return document.encode(self)
 
+    def stored_document(self) -> str:
+        """The document exactly as last read from (or written to)
+        storage, which a move copies as it is; the current encoding for a
+        spec never stored."""
+        stored: str | None = getattr(self, "_stored_document", None)
+        return self.to_document() if stored is None else stored
+
     @classmethod
     def from_document(
         cls, context: "RequestContext | None", text: str | bytes
@@ -303,17 +311,20 @@ class RequestSpec(base.ReqspecObject):
     def _from_db_row(
         cls, context: "RequestContext", row: db.SpecRow
     ) -> "RequestSpec":
-        # (Named only on failure: formatting it costs a bulk read ~1 us a
-        # spec.)
-        where = "stored spec of instance {}"
+        where = f"stored spec of instance {row.instance_uuid}"
         try:
             spec = document.decode(row.spec)
         except exception.InvalidRequestSpec as err:
             # Name the row: in a get-many, "spec.flavor: ..." alone does not
             # say which of a thousand documents is broken.
+            reason = err.kwargs["reason"]
+            if isinstance(row.spec, bytes):
+                # Text SQLite could not decode (see reqspec.db.base).
+                reason = (
+                    f"the stored text is not valid UTF-8 ({_utf8(row.spec)})"
+                )
             raise exception.InvalidRequestSpec(
-                reason=f"{where.format(row.instance_uuid)} in "
-                f"{context.database}: {err.kwargs['reason']}"
+                reason=f"{where} in {context.database}: {reason}"
             ) from None
         # The columns are what lookups and project isolation filter on; a
         # document that disagrees with them was edited by hand.
@@ -324,9 +335,8 @@ class RequestSpec(base.ReqspecObject):
             )
         if spec.project_id != row.project_id:
             raise exception.InvalidRequestSpec(
-                reason=f"{where.format(row.instance_uuid)} in "
-                f"{context.database}: the document's project_id does not "
-                "match the row's"
+                reason=f"{where} in {context.database}: the document's "
+                "project_id does not match the row's"
             )
         spec._context = context
         # The decoder fills storage attributes directly, so a loaded spec
@@ -371,48 +381,90 @@ class RequestSpec(base.ReqspecObject):
         context, if it belongs to another project).
         """
         uuid = _checked_uuid(instance_uuid)
-        row = db.get_by_instance_uuid(
-            context, uuid, project_scope.scope_of(context)
-        )
-        if row is None:
+        scope = project_scope.scope_of(context)
+        row = db.get_by_instance_uuid(context, uuid, scope)
+        if row is None or not project_scope.owns(scope, row.project_id):
             raise exception.RequestSpecNotFound(instance_uuid=uuid)
         return cls._from_db_row(context, row)
 
     @classmethod
     def get_by_instance_uuids(
-        cls, context: "RequestContext", instance_uuids: Iterable[str]
+        cls,
+        context: "RequestContext",
+        instance_uuids: Iterable[str],
+        on_damaged: "OnDamaged | None" = None,
     ) -> list["RequestSpec"]:
         """The specs of the given instances that exist, in the order asked,
-        read with one query. An empty list asks nothing of the database."""
+        read with one query. An empty list asks nothing of the database.
+
+        A damaged stored spec raises ``InvalidRequestSpec`` naming its
+        instance; with ``on_damaged``, that error is passed to it instead
+        and the other specs are returned."""
         uuids = list(dict.fromkeys(_checked_uuid(u) for u in instance_uuids))
         if not uuids:
             return []
-        rows = db.get_by_instance_uuids(
-            context, uuids, project_scope.scope_of(context)
-        )
-        by_uuid = {row.instance_uuid: row for row in rows}
-        return [
-            cls._from_db_row(context, by_uuid[uuid])
+        scope = project_scope.scope_of(context)
+        rows = db.get_by_instance_uuids(context, uuids, scope)
+        by_uuid = {
+            row.instance_uuid: row
+            for row in rows
+            if project_scope.owns(scope, row.project_id)
+        }
+        if on_damaged is None:
+            return [
+                cls._from_db_row(context, by_uuid[uuid])
+                for uuid in uuids
+                if uuid in by_uuid
+            ]
+        loaded = (
+            cls._load_row(context, by_uuid[uuid], on_damaged)
             for uuid in uuids
             if uuid in by_uuid
-        ]
+        )
+        return [spec for spec in loaded if spec is not None]
 
     @classmethod
     def iter_all(
-        cls, context: "RequestContext", batch_size: int = 500
+        cls,
+        context: "RequestContext",
+        batch_size: int = 500,
+        on_damaged: "OnDamaged | None" = None,
     ) -> Iterator["RequestSpec"]:
         """Every spec in the context's database (of the context's project
         unless it is an admin), fully loaded, in storage order.
 
         Rows are read ``batch_size`` at a time in short transactions, so
-        memory stays flat however many there are.
+        memory stays flat however many there are. A damaged stored spec
+        raises ``InvalidRequestSpec`` naming its instance, which ends the
+        iteration; with ``on_damaged``, that error is passed to it instead
+        and the iteration goes on with the next row.
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         scope = project_scope.scope_of(context)
         for rows in db.iter_batches(context, batch_size, scope):
             for row in rows:
-                yield cls._from_db_row(context, row)
+                if not project_scope.owns(scope, row.project_id):
+                    continue
+                if on_damaged is None:
+                    yield cls._from_db_row(context, row)
+                    continue
+                spec = cls._load_row(context, row, on_damaged)
+                if spec is not None:
+                    yield spec
+
+    @classmethod
+    def _load_row(
+        cls,
+        context: "RequestContext",
+        row: db.SpecRow,
+        on_damaged: "OnDamaged",
+    ) -> "RequestSpec | None":
+        try:
+            return cls._from_db_row(context, row)
+        except exception.InvalidRequestSpec as err:
+            on_damaged(row.instance_uuid, err)
+            return None
 
     def create(self) -> None:
         """Store a new spec in the context's database, at generation 1."""
@@ -487,6 +539,18 @@ class RequestSpec(base.ReqspecObject):
 
     def _check_project_scope(self) -> None:
         project_scope.check_may_store(self._context, self.project_id)
+
+
+#: Told about each damaged stored spec: (instance uuid, the error).
+OnDamaged = Callable[[str, exception.InvalidRequestSpec], object]
+
+
+def _utf8(data: bytes) -> str:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"byte 0x{data[err.start]:02x} at offset {err.start}"
+    return "valid after all"  # pragma: no cover
 
 
 def _checked_uuid(value: Any) -> str:

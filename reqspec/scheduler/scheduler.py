@@ -6,6 +6,7 @@ from reqspec import context
 from reqspec import exception
 from reqspec.objects import CellMapping
 from reqspec.objects import RequestSpec
+from reqspec.scheduler import batch
 from reqspec.scheduler import host_manager
 from reqspec.scheduler import weighers
 from reqspec.scheduler.filters import BaseHostFilter
@@ -121,4 +122,31 @@ class Scheduler:
             weight=best.weight,
             weighed=len(ranked),
             weight_reasons=best.reasons,
+        )
+
+    def select_destinations(
+        self,
+        ctx: context.RequestContext,
+        request: RequestSpec,
+        instance_uuids: Sequence[str],
+        exclude_instance_uuid: str | None = None,
+    ) -> list[Selection]:
+        """The hosts for the servers of one request, in one pass.
+
+        ``request`` is the per-move request the servers share (a
+        multi-create's specs differ only in their uuids). Host states
+        and group members are loaded once; each pick consumes the picked
+        host's capacity and joins the group there, so the servers of the
+        batch see each other (anti-affinity holds among them and with
+        the existing members), as Nova's ``num_instances`` scheduling
+        does. Returns one selection per uuid, in order. All or nothing,
+        as in Nova: ``NoValidHost`` if any server finds no host.
+        """
+        if not instance_uuids:
+            return []
+        cells = CellMapping.get_all(ctx)
+        hosts = host_manager.get_host_states(ctx, cells, exclude_instance_uuid)
+        host_manager.populate_group(ctx, cells, request, exclude_instance_uuid)
+        return batch.select_many(
+            hosts, request, instance_uuids, self.filters, self.weighers
         )

@@ -106,7 +106,8 @@ def _normalize(values: list[float]) -> list[float]:
     return [(v - low) / (high - low) for v in values]
 
 
-def _relevant(weigher: BaseWeigher, request: RequestSpec) -> bool:
+def relevant(weigher: BaseWeigher, request: RequestSpec) -> bool:
+    """Whether the weigher has anything to say about this request."""
     group = request.instance_group
     policy = None if group is None else group.policy
     if isinstance(weigher, SoftAffinityWeigher):
@@ -125,7 +126,7 @@ def weigh(
     totals = [0.0 for _ in hosts]
     reasons: list[list[str]] = [[] for _ in hosts]
     for weigher in weighers:
-        if not _relevant(weigher, request):
+        if not relevant(weigher, request):
             continue
         scaled = _normalize([weigher.raw(h, request) for h in hosts])
         for i, host in enumerate(hosts):

@@ -5,6 +5,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -120,3 +121,37 @@ def test_demo_as_a_real_command(tmp_path):
     _check(document)
     assert os.path.dirname(document["state_dir"]) == str(tmp_path)
     assert os.path.basename(document["state_dir"]).startswith("reqspec-demo-")
+
+
+def test_demo_over_services_tells_the_same_story(tmp_path, broker):
+    plain = tmp_path / "plain"
+    code, text = _run("demo", "--state-dir", str(plain))
+    assert code == 0
+    state_dir = tmp_path / "services"
+    code, out = _run(
+        "demo", "--state-dir", str(state_dir), "--transport-url", broker
+    )
+    assert code == 0
+    assert out.replace(str(state_dir), str(plain)) == text
+    code, out = _run(
+        "demo",
+        "--state-dir",
+        str(state_dir),
+        "--transport-url",
+        broker,
+        "--json",
+    )
+    assert code == 0
+    document = json.loads(out)
+    _check(document)
+    # Each server names the conductor process that built it: one of the
+    # two that the demo started (their logs say their pids).
+    conductors = set()
+    for log in ("conductor-1.log", "conductor-2.log"):
+        text = (state_dir / log).read_text()
+        assert "stopped (drained)" in text
+        ready = re.search(r"ready on topic \S+ as \S+\.(\d+)", text)
+        assert ready is not None
+        conductors.add(int(ready.group(1)))
+    built_by = {s["built_by_pid"] for s in document["servers"]}
+    assert built_by <= conductors and os.getpid() not in built_by

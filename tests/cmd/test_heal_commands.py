@@ -20,7 +20,7 @@ def test_heal_finishes_an_interrupted_build(db, capsys):
     waiting = cloud.create(db)
 
     def crash(done_uuid, step):
-        if step == "mapped":
+        if step == "written":
             raise Crash()
 
     transfer.AFTER_STEP.append(crash)

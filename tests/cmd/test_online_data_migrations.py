@@ -9,6 +9,7 @@ from reqspec.cmd import manage
 from reqspec.cmd import output
 from reqspec.objects import online_migrations as odm
 from tests.conftest import Env
+from tests.fixtures.specs import damage_row
 from tests.fixtures.specs import make_spec
 from tests.fixtures.specs import store_old_row
 
@@ -121,11 +122,41 @@ def test_rows_that_cannot_be_migrated_are_reported(
         text='{"spec":{"instance_uuid":"' + spec.instance_uuid + '",'
         '"flavor":7},"version":"1.0"}',
     )
-    assert manage.main(["db", "online_data_migrations"]) == 0
+    # A row no release could have written is damage: an error, exit 2.
+    assert manage.main(["db", "online_data_migrations"]) == 2
     out, err = capsys.readouterr()
     assert _table_row(out, "rewrite_old_documents") == ["1", "0"]
-    assert "1 row(s) were found but not migrated" in out
-    assert spec.instance_uuid in err  # the warning names the row
+    assert (
+        "rewrite_old_documents could not migrate a damaged row: "
+        f"Invalid request spec: stored spec of instance {spec.instance_uuid}"
+    ) in err
+
+
+@pytest.mark.backends("sqlite", "postgresql", "mysql")
+def test_a_damaged_row_is_an_error_and_the_others_are_migrated(
+    db: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13: on SQLite a row holding invalid UTF-8 failed the whole
+    batch (DatabaseError) and no other row of it was migrated."""
+    _old_rows(db)
+    damaged = make_spec(db.cell_context(0))
+    store_old_row(db.cell_context(0), damaged, "1.0")
+    damage_row(db.cell_context(0), damaged.instance_uuid)
+
+    assert manage.main(["db", "online_data_migrations"]) == 2
+    out, err = capsys.readouterr()
+    assert _table_row(out, "rewrite_old_documents") == ["7", "6"]
+    errors = [line for line in err.splitlines() if "damaged row" in line]
+    # One per migration that looked at it (the backfill too, where the
+    # damage left the server group readable by its text filter).
+    assert errors
+    for line in errors:
+        assert f"stored spec of instance {damaged.instance_uuid}" in line
+        assert "cell cell1" in line
+    # Everything else is done; only the damaged row is still pending.
+    contexts = [db.ctx, db.cell_context(0), db.cell_context(1)]
+    left = [odm.pending(c)["rewrite_old_documents"] for c in contexts]
+    assert left == [0, 1, 0]
 
 
 def test_the_progress_bar_draws_only_on_a_terminal() -> None:

@@ -70,7 +70,7 @@ def _kill_after_each_step(env, tmp_path, action, servers):
 
 def test_killed_builds_converge(db, tmp_path):
     cloud.add_host(db, 1, "b1", memory_mb=65536, vcpus=64)
-    steps = [s for s in transfer.STEPS if s != "source_instance_deleted"]
+    steps = list(transfer.BUILD_STEPS)
     servers = {step: cloud.create(db) for step in steps}
 
     _kill_after_each_step(db, tmp_path, "build", servers)

@@ -14,6 +14,7 @@ from reqspec import exception
 from reqspec import objects
 from reqspec.db import engines
 from tests.conftest import Env
+from tests.fixtures import specs
 from tests.fixtures.spec_worker import new_spec
 
 CONF = conf.CONF
@@ -58,6 +59,11 @@ def _refused(call: Callable[[], object], match: str) -> str:
         "7f1e2d3c4b5a49688776a5b4c3d2e1f0",  # no dashes
         "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f",  # one digit short
         "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0' OR '1'='1",
+        # A "$" in the pattern let a final newline through (issue 13).
+        "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0\n",
+        "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0\r\n",
+        "7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0 ",
+        "\n7f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
         "",
         None,
         42,
@@ -72,6 +78,32 @@ def test_bad_uuids(db: Env, bad: object) -> None:
         lambda: objects.RequestSpec.get_by_instance_uuids(db.ctx, [bad]),  # type: ignore[list-item]
         "instance uuid",
     )
+
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\n", " ", "\x00"])
+def test_a_uuid_with_anything_after_it_creates_nothing(
+    db: Env, suffix: str
+) -> None:
+    """Issue 13: ``UUID + "\\n"`` passed validation; SQLite stored a second
+    row for the instance, MariaDB cut it to 36 characters."""
+    flavor = new_spec(db.ctx, UUID).flavor
+    for ctx in (db.ctx, db.cell_context(0)):
+        _refused(
+            lambda c=ctx: objects.RequestSpec.from_components(
+                c, instance_uuid=UUID + suffix, flavor=flavor
+            ),
+            "8-4-4-4-12",
+        )
+    with pytest.raises(exception.InstanceNotFound):
+        objects.InstanceMapping.get_by_instance_uuid(db.ctx, UUID + suffix)
+    new_spec(db.ctx, UUID).create()
+    _refused(
+        lambda: objects.RequestSpec.get_by_instance_uuid(
+            db.ctx, UUID + suffix
+        ),
+        "instance uuid",
+    )
+    assert [row[0] for row in _rows(db.api_url)] == [UUID]
 
 
 class TestNothingInvalidIsWritten:
@@ -224,3 +256,62 @@ class TestStoredDocumentsAreChecked:
             lambda: objects.RequestSpec.get_by_instance_uuid(user, UUID),
             "non-negative",
         )
+
+
+class TestADamagedRowIsNamedAndTheOthersLoad:
+    """Issue 13: invalid UTF-8 in a row on SQLite raised ``DatabaseError``
+    naming nothing, and broke every get-many and ``iter_all`` that met
+    it."""
+
+    @staticmethod
+    def _rows(ctx: context.RequestContext) -> tuple[list[str], str]:
+        uuids = []
+        for _ in range(3):
+            spec = specs.make_spec(ctx)
+            specs.store_old_row(ctx, spec, "1.0")
+            uuids.append(spec.instance_uuid)
+        specs.damage_row(ctx, uuids[1])
+        return uuids, uuids[1]
+
+    def test_each_read_names_the_damaged_instance(self, db: Env) -> None:
+        for ctx in (db.ctx, db.cell_context(0)):
+            self._each_read_names_it(db.backend, ctx)
+
+    def _each_read_names_it(
+        self, backend: str, ctx: context.RequestContext
+    ) -> None:
+        uuids, bad = self._rows(ctx)
+        reads: list[Callable[[], object]] = [
+            lambda: objects.RequestSpec.get_by_instance_uuid(ctx, bad),
+            lambda: objects.RequestSpec.get_by_instance_uuids(ctx, uuids),
+            lambda: list(objects.RequestSpec.iter_all(ctx, batch_size=2)),
+        ]
+        for read in reads:
+            message = _refused(read, f"stored spec of instance {bad}")
+            assert ctx.database in message
+            if backend == "sqlite":
+                assert "not valid UTF-8 (byte 0xff" in message
+        good = [u for u in uuids if u != bad]
+        loaded = objects.RequestSpec.get_by_instance_uuids(ctx, good)
+        assert [s.instance_uuid for s in loaded] == good
+
+    def test_the_others_load_around_it(self, db: Env) -> None:
+        for ctx in (db.ctx, db.cell_context(0)):
+            self._the_others_load(ctx)
+
+    def _the_others_load(self, ctx: context.RequestContext) -> None:
+        uuids, bad = self._rows(ctx)
+        good = [u for u in uuids if u != bad]
+        met: list[tuple[str, str]] = []
+
+        def note(uuid: str, err: exception.InvalidRequestSpec) -> None:
+            met.append((uuid, err.message))
+
+        many = objects.RequestSpec.get_by_instance_uuids(
+            ctx, uuids, on_damaged=note
+        )
+        assert [s.instance_uuid for s in many] == good
+        every = objects.RequestSpec.iter_all(ctx, 1, on_damaged=note)
+        assert sorted(s.instance_uuid for s in every) == sorted(good)
+        assert [uuid for uuid, _ in met] == [bad, bad]
+        assert all(bad in message for _, message in met)

@@ -15,6 +15,7 @@ from reqspec import exception
 from reqspec import objects
 from reqspec.objects import retry
 from tests.conftest import Env
+from tests.fixtures import identifiers
 from tests.fixtures.spec_worker import new_spec
 
 MINE = "0a4b6c8d-1e2f-4a5b-8c7d-9e0f1a2b3c01"
@@ -176,3 +177,51 @@ def test_a_user_without_a_project_reaches_nothing(db: Env) -> None:
             with pytest.raises(exception.Forbidden, match="without a project"):
                 call(nobody)
         assert objects.RequestSpec.get_by_instance_uuid(admin, THEIRS)
+
+
+def _lookalike_attempts(
+    admin: context.RequestContext,
+    user: context.RequestContext,
+    lookalike: str,
+) -> dict[str, Callable[[], object]]:
+    def save_relabelled() -> None:
+        # Their spec, handed over and relabelled with the user's project.
+        spec = objects.RequestSpec.get_by_instance_uuid(admin, THEIRS)
+        spec._context = user
+        spec.project_id = lookalike
+        spec.save()
+
+    def destroy() -> None:
+        new_spec(user, THEIRS, project_id=lookalike).destroy()
+
+    def update_with_retry() -> None:
+        retry.update_with_retry(
+            user, THEIRS, lambda s: setattr(s, "availability_zone", "x")
+        )
+
+    return {
+        "get": lambda: objects.RequestSpec.get_by_instance_uuid(user, THEIRS),
+        "save": save_relabelled,
+        "destroy": destroy,
+        "update_with_retry": update_with_retry,
+    }
+
+
+@pytest.mark.parametrize("lookalike", identifiers.LOOKALIKES)
+def test_a_lookalike_project_reaches_nothing(db: Env, lookalike: str) -> None:
+    """Issue 13: on MariaDB's default collation ``PROJ-B``, ``proj-b `` and
+    ``prój-b`` reached the specs of ``proj-b``: get, get-many, iteration,
+    destroy, save, and update_with_retry answered Forbidden."""
+    for admin, _ in _contexts(db):
+        user = _user(project=lookalike)
+        if admin.cell is not None:
+            user = db.cell_context(0, user)
+        new_spec(admin, THEIRS, project_id=identifiers.STORED).create()
+        before = _stored_row(admin)
+        attempts = _lookalike_attempts(admin, user, lookalike)
+        for name, call in attempts.items():
+            assert type(_refusal(call)) is exception.RequestSpecNotFound, name
+        assert objects.RequestSpec.get_by_instance_uuids(user, [THEIRS]) == []
+        assert list(objects.RequestSpec.iter_all(user)) == []
+        assert _stored_row(admin) == before
+        objects.RequestSpec.get_by_instance_uuid(admin, THEIRS).destroy()

@@ -14,6 +14,12 @@ class BaseHostFilter:
 
     #: Shown in explanations; the class name unless set.
     name: str = ""
+    #: The verdict depends only on the request and the host's fixed
+    #: attributes, not on its free capacity, running servers or the
+    #: group's members: scheduling a batch asks it once per host. (A
+    #: filter that is not static may read the host's own changing state
+    #: and the group's hosts, nothing of other hosts.)
+    static: bool = False
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()

@@ -12,6 +12,8 @@ class AvailabilityZoneFilter(BaseHostFilter):
     stays in the zone it was booted into.
     """
 
+    static = True
+
     def enabled_for(self, request: RequestSpec) -> bool:
         return request.availability_zone is not None
 

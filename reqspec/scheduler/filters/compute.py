@@ -8,6 +8,8 @@ from reqspec.scheduler.host_state import HostState
 class ComputeFilter(BaseHostFilter):
     """Refuse hosts that are forced down or disabled by an operator."""
 
+    static = True
+
     def refusal(self, host: HostState, request: RequestSpec) -> str | None:
         if not host.up:
             return "host is down"

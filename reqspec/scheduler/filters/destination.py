@@ -21,6 +21,8 @@ from reqspec.scheduler.host_state import HostState
 class ForcedHostsFilter(BaseHostFilter):
     """Keep only the forced hosts and nodes, when there are any."""
 
+    static = True
+
     def enabled_for(self, request: RequestSpec) -> bool:
         return bool(request.force_hosts or request.force_nodes)
 
@@ -34,6 +36,8 @@ class ForcedHostsFilter(BaseHostFilter):
 
 class RequestedDestinationFilter(BaseHostFilter):
     """Keep only hosts matching the requested destination."""
+
+    static = True
 
     def enabled_for(self, request: RequestSpec) -> bool:
         return request.requested_destination is not None
@@ -61,6 +65,8 @@ class RequestedDestinationFilter(BaseHostFilter):
 class IgnoreHostsFilter(BaseHostFilter):
     """Refuse the hosts this move must leave (e.g. the current one)."""
 
+    static = True
+
     def enabled_for(self, request: RequestSpec) -> bool:
         return bool(request.ignore_hosts)
 
@@ -72,6 +78,8 @@ class IgnoreHostsFilter(BaseHostFilter):
 
 class RetryFilter(BaseHostFilter):
     """Refuse hosts already tried for this request."""
+
+    static = True
 
     def enabled_for(self, request: RequestSpec) -> bool:
         return request.retry is not None and bool(request.retry.hosts)

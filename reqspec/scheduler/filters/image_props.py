@@ -14,6 +14,8 @@ class ImagePropertiesFilter(BaseHostFilter):
     server's own host.
     """
 
+    static = True
+
     def enabled_for(self, request: RequestSpec) -> bool:
         image = request.image
         if image is None or not image.obj_attr_is_set("properties"):

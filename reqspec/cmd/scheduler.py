@@ -1,0 +1,33 @@
+"""reqspec-scheduler: chooses hosts for the conductors.
+
+Consumes ``[scheduler] topic`` on ``[DEFAULT] transport_url`` and answers
+with the reference scheduler; it only reads the databases. Run as many
+as you like: they share the topic.
+"""
+
+from collections.abc import Sequence
+import sys
+
+from reqspec import conf
+from reqspec import rpc
+from reqspec.cmd import service
+from reqspec.scheduler import manager
+
+CONF = conf.CONF
+
+
+def run() -> int:
+    rpc.set_worker_defaults(CONF.conductor.workers)
+    return service.serve(
+        "reqspec-scheduler",
+        CONF.scheduler.topic,
+        manager.SchedulerManager(),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return service.main(run, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
