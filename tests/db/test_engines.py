@@ -1,15 +1,18 @@
 """Engines: one per URL for the life of the process, pooled, durable."""
 
+import datetime
 import os
 import pathlib
 import sqlite3
 import time
+from typing import cast
 
 from oslo_db import exception as db_exc
 import pytest
 import sqlalchemy as sa
 
 from reqspec import conf
+from reqspec.db import api_models
 from reqspec.db import engines
 from tests.conftest import Env
 from tests.fixtures.proxy import Proxy
@@ -348,3 +351,30 @@ def test_sync_wait_is_configurable_per_database_group(db: Env) -> None:
         # Later tests get engines with the default again.
         engines.dispose(cell_url)
         engines.dispose(db.api_url)
+
+
+def test_no_event_per_transaction_yet_errors_are_translated(db: Env) -> None:
+    # oslo.db's commit/rollback listeners would give every connection a
+    # joined event dispatcher (see engines._drop_savepoint_bookkeeping).
+    engine = engines.database(db.api_url).engine
+    assert not engine._has_events
+    cells = cast(sa.Table, api_models.CellMapping.__table__)
+    row = {
+        "uuid": db.cells[0].uuid,
+        "name": "again",
+        "database_connection": "sqlite://",
+        "created_at": datetime.datetime(2026, 1, 1),
+    }
+    # ...while the handle_error filter still types what the driver says.
+    with pytest.raises(db_exc.DBDuplicateEntry), engine.begin() as conn:
+        conn.execute(cells.insert(), row)
+    # A listener added later is dispatched as usual.
+    seen: list[str] = []
+    listener = lambda conn: seen.append("commit")  # noqa: E731
+    sa.event.listen(engine, "commit", listener)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.select(1))
+    finally:
+        sa.event.remove(engine, "commit", listener)
+    assert seen == ["commit"]
