@@ -169,32 +169,36 @@ def create(
 
 @transactions.api_writer
 def create_many(
-    ctx: "RequestContext", specs: Sequence[request_specs.SpecRow]
+    ctx: "RequestContext",
+    servers: Sequence[tuple[str, str | None]],
+    then: Callable[[], object] | None = None,
 ) -> None:
-    """Insert an unscheduled mapping and the spec document of each server,
-    in one transaction (all or nothing). ``ctx`` must address the API
-    database."""
+    """Insert an unscheduled mapping for each (instance uuid, project id),
+    in one statement; ``ctx`` must address the API database. ``then`` runs
+    inside the same transaction, as for ``create`` (the specs' own
+    ``create_copies``), so all rows exist or none does."""
     now = base.utcnow()
     try:
         ctx.connection.execute(
             _table.insert(),
             [
                 {
-                    "instance_uuid": s.instance_uuid,
-                    "project_id": s.project_id,
+                    "instance_uuid": uuid,
+                    "project_id": project_id,
                     "created_at": now,
                 }
-                for s in specs
+                for uuid, project_id in servers
             ],
         )
     except db_exc.DBDuplicateEntry as err:
         raise exception.InstanceExists(
-            instance_uuid=specs[0].instance_uuid
-            if len(specs) == 1
+            instance_uuid=servers[0][0]
+            if len(servers) == 1
             else "of this request",
             database=ctx.database,
         ) from err
-    request_specs.create_many(ctx, specs)
+    if then is not None:
+        then()
 
 
 @transactions.api_writer

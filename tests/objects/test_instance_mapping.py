@@ -205,10 +205,8 @@ def test_the_spec_must_share_the_mappings_context(db):
 
 def test_only_request_spec_create_writes_a_spec_row():
     """No module but reqspec/objects/request_spec.py calls the db layer's
-    request_specs.create (the composite path used to); the batch insert
-    only by the mappings' batch create (create_for_request, which makes
-    the same checks and takes both projects from the spec) and by a move,
-    which copies a stored document as it is."""
+    request_specs.create or create_many (the composite paths used to), but
+    a move, which copies a stored document as it is."""
     package = pathlib.Path(reqspec.__file__).parent
     callers = []
     for path in sorted(package.rglob("*.py")):
@@ -231,10 +229,10 @@ def test_only_request_spec_create_writes_a_spec_row():
                 where = str(path.relative_to(package))
                 callers.append((where, node.func.attr))
     assert sorted(callers) == [
-        ("db/instance_mappings.py", "create_many"),
         # A move's copy of a stored document into its target cell.
         ("db/instances.py", "create_many"),
         ("objects/request_spec.py", "create"),
+        ("objects/request_spec.py", "create_many"),
     ]
 
 
