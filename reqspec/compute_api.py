@@ -6,23 +6,25 @@ database, in one transaction, and returns at once; a conductor builds
 the server later (``reqspec.conductor.build.build_server``).
 ``show_server`` answers from wherever the spec is at that moment: the API
 database before scheduling, the server's cell afterwards, and during a
-move between databases whichever copy exists.
+move between databases whichever copy exists. ``list_servers`` pages
+through the servers of every cell at once. Neither waits for a cell
+database that is down: its servers are shown as ``UNKNOWN``.
 """
 
-import dataclasses
 from typing import Any
+from typing import Protocol
 
 from oslo_utils import uuidutils
 
 from reqspec import context
 from reqspec import exception
+from reqspec.lifecycle import listing
 from reqspec.lifecycle import transfer
-from reqspec.objects import CellMapping
+from reqspec.lifecycle import views
+from reqspec.lifecycle.views import ServerView
 from reqspec.objects import Flavor
 from reqspec.objects import ImageMeta
-from reqspec.objects import Instance
 from reqspec.objects import InstanceGroup
-from reqspec.objects import InstanceMapping
 from reqspec.objects import mapping_batches
 from reqspec.objects import RequestSpec
 
@@ -162,121 +164,60 @@ def _record_request(
     mapping_batches.create_for_request(ctx, spec, uuids)
 
 
-@dataclasses.dataclass(frozen=True)
-class ServerView:
-    """What the API shows of a server.
+class Conductors(Protocol):
+    """Where the API sends builds: ``conductor.rpcapi.ComputeTaskAPI``."""
 
-    ``location`` is where the spec was read: ``API`` or a cell name.
-    ``status`` is BUILD (waiting for scheduling), ERROR (scheduling
-    failed: see ``fault``) or the server's status in its cell. ``task``
-    names a move between databases in progress.
+    def build_servers(
+        self,
+        ctx: context.RequestContext,
+        instance_uuids: list[str],
+        wait: bool = False,
+    ) -> Any: ...
+
+
+def boot_servers(
+    ctx: context.RequestContext,
+    conductors: Conductors,
+    count: int = 1,
+    **request: Any,
+) -> list[str]:
+    """Record a request (``create_servers``) and cast its build to the
+    conductor services; returns the uuids at once, the servers in BUILD.
+
+    Moves are cast the same way, on ``ComputeTaskAPI`` (``migrate``,
+    ``resize``...). A build that fails leaves the spec in the API
+    database with the reason as its fault (``show_server``: ERROR).
     """
-
-    uuid: str
-    status: str
-    location: str
-    host: str | None
-    node: str | None
-    flavor: Flavor
-    image: ImageMeta | None
-    availability_zone: str | None
-    group_uuid: str | None
-    group_policy: str | None
-    task: str | None
-    fault: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "uuid": self.uuid,
-            "status": self.status,
-            "location": self.location,
-            "host": self.host,
-            "node": self.node,
-            "flavor": self.flavor.name,
-            "image": None if self.image is None else self.image.name,
-            "availability_zone": self.availability_zone,
-            "group": self.group_uuid,
-            "policy": self.group_policy,
-            "task": self.task,
-            "fault": self.fault,
-        }
+    uuids = create_servers(ctx, count, **request)
+    conductors.build_servers(ctx, uuids)
+    return uuids
 
 
-def show_server(ctx: context.RequestContext, instance_uuid: str) -> ServerView:
+def show_server(
+    ctx: context.RequestContext,
+    instance_uuid: str,
+    *,
+    cell_timeout: float | None = None,
+) -> ServerView:
     """The server as the API shows it, from wherever its spec is now.
 
-    ``InstanceNotFound`` for an unknown server or one of another project.
+    ``InstanceNotFound`` for an unknown server or one of another project;
+    status ``UNKNOWN`` (from the API database's record) if its cell's
+    database does not answer within ``cell_timeout`` seconds (None:
+    ``[database] cell_timeout``).
     """
-    transfer.require_api_context(ctx)
-    mapping = InstanceMapping.get_by_instance_uuid(ctx, instance_uuid)
-    if not ctx.is_admin and mapping.project_id != ctx.project_id:
-        raise exception.InstanceNotFound(instance_uuid=instance_uuid)
-    # A move may complete between reading the mapping and reading a
-    # copy; reading the mapping again then finds the new home.
-    for _ in range(3):
-        for cell in _candidates(mapping):
-            view = _read(ctx, mapping, cell)
-            if view is not None:
-                return view
-        mapping = InstanceMapping.get_by_instance_uuid(ctx, instance_uuid)
-    raise exception.InstanceNotFound(instance_uuid=instance_uuid)
+    return views.show(ctx, instance_uuid, cell_timeout=cell_timeout)
 
 
-def _candidates(mapping: InstanceMapping) -> list[CellMapping | None]:
-    """Where a copy may be: the mapped database first, then, during a
-    move, its target and its source."""
-    found: list[CellMapping | None] = [mapping.cell_mapping]
-    if mapping.moving:
-        found += [mapping.move_target, mapping.move_source]
-    unique: list[CellMapping | None] = []
-    for cell in found:
-        if all(_key(cell) != _key(u) for u in unique):
-            unique.append(cell)
-    return unique
-
-
-def _key(cell: CellMapping | None) -> str | None:
-    return None if cell is None else cell.uuid
-
-
-def _read(
+def list_servers(
     ctx: context.RequestContext,
-    mapping: InstanceMapping,
-    cell: CellMapping | None,
-) -> ServerView | None:
-    uuid = mapping.instance_uuid
-    with transfer.database_of(ctx, cell) as dctx:
-        try:
-            spec = RequestSpec.get_by_instance_uuid(dctx, uuid)
-        except exception.RequestSpecNotFound:
-            return None
-        instance = None
-        if cell is not None:
-            try:
-                instance = Instance.get_by_uuid(dctx, uuid)
-            except exception.InstanceNotFound:
-                instance = None
-    if instance is not None:
-        status = instance.status
-    else:
-        status = "ERROR" if mapping.fault else "BUILD"
-    task = None
-    if mapping.moving:
-        target = mapping.move_target
-        name = target.name if target else "?"
-        task = f"moving to {name} (step {mapping.move_step})"
-    group = spec.instance_group
-    return ServerView(
-        uuid=uuid,
-        status=status,
-        location="API" if cell is None else cell.name,
-        host=None if instance is None else instance.host,
-        node=None if instance is None else instance.node,
-        flavor=spec.flavor,
-        image=spec.image,
-        availability_zone=spec.availability_zone,
-        group_uuid=None if group is None else group.uuid,
-        group_policy=None if group is None else group.policy,
-        task=task,
-        fault=mapping.fault,
+    *,
+    limit: int | None = None,
+    marker: str | None = None,
+    cell_timeout: float | None = None,
+) -> list[ServerView]:
+    """A page of servers from every cell at once, newest first: see
+    ``reqspec.lifecycle.listing``."""
+    return listing.list_servers(
+        ctx, limit=limit, marker=marker, cell_timeout=cell_timeout
     )

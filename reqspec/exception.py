@@ -60,6 +60,15 @@ class ObjectActionError(ReqspecError):
     msg_fmt = "Cannot %(action)s: %(reason)s"
 
 
+class ProjectMismatch(Invalid):
+    """A spec and its instance mapping name different projects."""
+
+    msg_fmt = (
+        "The request spec of instance %(instance_uuid)s belongs to another "
+        "project than its instance mapping; nothing was written."
+    )
+
+
 class CellMappingNotFound(ReqspecError):
     msg_fmt = "No cell named or with uuid %(cell)s in the API database."
 
@@ -130,6 +139,19 @@ class InvalidDatabaseURL(Invalid):
     msg_fmt = "%(database)s: %(reason)s"
 
 
+class DatabaseMissing(DatabaseNotFound):
+    """An SQLite database file that does not exist; nothing was created.
+
+    Only commands meant to create a database do (``db sync``).
+    """
+
+    msg_fmt = (
+        "%(database)s does not exist: there is no SQLite file at %(path)s "
+        "(nothing was created). Create it with 'reqspec-manage db sync', "
+        "or fix its connection URL."
+    )
+
+
 class DatabaseBusy(DatabaseError):
     """Every attempt of a transaction was aborted by the database
     (deadlock, serialization failure, lock timeout); each attempt was rolled
@@ -186,6 +208,11 @@ class NotANovaDatabase(ReqspecError):
 class InstanceNotFound(ReqspecError):
     # One message whether the server is missing or another project's.
     msg_fmt = "No server %(instance_uuid)s."
+
+
+class MarkerNotFound(Invalid):
+    # As for InstanceNotFound: another project's server is no marker.
+    msg_fmt = "Invalid input: marker %(marker)s names no server."
 
 
 class InstanceExists(ReqspecError):

@@ -24,6 +24,8 @@ import threading
 from types import FrameType
 from typing import Any
 
+from oslo_config import cfg
+
 import reqspec
 from reqspec import conf
 from reqspec import context
@@ -121,4 +123,8 @@ def main(run: Callable[[], int], argv: Sequence[str] | None) -> int:
         return run()
     except exception.ReqspecError as err:
         print(f"error: {err.message}", file=sys.stderr)
+        return 1
+    except cfg.Error as err:
+        # A bad option value or config file: the operator's to fix.
+        print(f"error: {err}", file=sys.stderr)
         return 1

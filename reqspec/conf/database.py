@@ -8,6 +8,11 @@ create`` uses when no ``--connection`` is given, as nova-manage does.
 otherwise found through the cell mappings in the API database, never
 through configuration.
 
+The ``cell_*`` options of ``[database]`` are reqspec's own: every database
+other than the API database (each cell's) gets a small pool of its own
+whose idle connections are closed, so a process that reaches many cells
+holds connections only to those it is using.
+
 On a Galera cluster, ``mysql_wsrep_sync_wait`` (oslo.db's option, in
 ``[database]`` for the cell databases and repeated in ``[api_database]``)
 makes each connection wait for the writes the cluster has already
@@ -62,9 +67,69 @@ api_db_opts = [
 DEFAULT_WSREP_SYNC_WAIT = 3
 
 
+cell_opts = [
+    cfg.IntOpt(
+        "cell_pool_size",
+        default=5,
+        min=1,
+        help="Connections kept open per cell database and process.",
+    ),
+    cfg.IntOpt(
+        "cell_max_overflow",
+        default=5,
+        min=0,
+        help=(
+            "Connections a cell database's pool may open beyond "
+            "cell_pool_size under load; closed again when returned."
+        ),
+    ),
+    cfg.FloatOpt(
+        "cell_pool_idle_timeout",
+        default=60.0,
+        min=0,
+        help=(
+            "Seconds a pooled cell database connection may sit unused "
+            "before it is closed (0: never)."
+        ),
+    ),
+    cfg.IntOpt(
+        "cell_connect_timeout",
+        default=10,
+        min=1,
+        help=(
+            "Seconds to wait for a PostgreSQL or MySQL cell database to "
+            "accept a connection and answer its handshake."
+        ),
+    ),
+    cfg.IntOpt(
+        "cell_read_timeout",
+        default=60,
+        min=1,
+        help=(
+            "Seconds a MySQL cell database may take to answer (PyMySQL's "
+            "read_timeout, which also bounds its handshake; keep it above "
+            "innodb_lock_wait_timeout). PostgreSQL has no client-side "
+            "equivalent: there, a worker stuck on a silent server is "
+            "abandoned (see list_servers)."
+        ),
+    ),
+    cfg.FloatOpt(
+        "cell_timeout",
+        default=10.0,
+        min=0,
+        help=(
+            "Seconds list_servers and show_server wait for a cell "
+            "database; the servers of a cell that has not answered by "
+            "then are shown from the API database with status UNKNOWN."
+        ),
+    ),
+]
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_group(api_db_group)
     conf.register_opts(api_db_opts, group=api_db_group)
+    conf.register_opts(cell_opts, group="database")
     # oslo.db registers the same list itself when an engine starts; doing
     # it here first makes the options visible to --help and the docs.
     conf.register_opts(oslo_db_options.database_opts, group="database")
@@ -73,5 +138,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 def list_opts() -> list[tuple[str | None, Sequence[cfg.Opt]]]:
     return [
         (api_db_group.name, api_db_opts),
-        ("database", oslo_db_options.database_opts),
+        ("database", [*oslo_db_options.database_opts, *cell_opts]),
     ]

@@ -16,6 +16,14 @@ transactions on pysqlite (explicit BEGIN). Server backends use oslo.db's
 engine with one change: instead of a ping before every transaction, only a
 connection that sat idle in the pool is pinged before reuse.
 
+Cell databases (every database but the API database) get pools sized by
+``[database] cell_pool_size`` and ``cell_max_overflow``, a connect
+timeout, and their idle connections closed after ``cell_pool_idle_timeout``
+seconds by one background thread: a process that has reached many cells
+keeps connections open only to those it is using. Pools hand out the
+most recently returned connection first (LIFO), so connections beyond
+what the load needs stay idle long enough to be closed.
+
 On a Galera node (MariaDB with ``wsrep_on``), every new connection sets
 ``wsrep_sync_wait`` (``mysql_wsrep_sync_wait``; reqspec uses 3 when it is
 unset): a read, UPDATE or DELETE then waits until the node has applied
@@ -26,10 +34,12 @@ and a server without Galera may not know the variable at all.
 
 import dataclasses
 import functools
+import logging
 import os
 import threading
 import time
 from typing import Any
+import urllib.parse
 
 from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import engines as oslo_engines
@@ -42,6 +52,7 @@ from reqspec import exception
 from reqspec.db import urls
 
 CONF = conf.CONF
+LOG = logging.getLogger(__name__)
 
 #: Seconds a SQLite writer waits for another writer's lock.
 SQLITE_BUSY_TIMEOUT = 60
@@ -56,7 +67,7 @@ def is_sqlite_file(url: sa.engine.URL) -> bool:
 
 
 def _create_sqlite_file_engine(
-    url: sa.engine.URL, engine_args: dict[str, Any]
+    url: sa.engine.URL, engine_args: dict[str, Any], create: bool
 ) -> sa.engine.Engine:
     synchronous = (
         "FULL" if engine_args.get("sqlite_synchronous", True) else "OFF"
@@ -64,6 +75,7 @@ def _create_sqlite_file_engine(
     engine = sa.create_engine(
         url,
         poolclass=sa.pool.QueuePool,
+        pool_use_lifo=True,
         pool_size=engine_args.get("max_pool_size") or 5,
         max_overflow=engine_args.get("max_overflow") or 10,
         connect_args={
@@ -71,6 +83,16 @@ def _create_sqlite_file_engine(
             "check_same_thread": False,
         },
     )
+
+    if not create and url.query.get("uri") != "true":
+        opened = _open_existing(url)
+
+        @sa.event.listens_for(engine, "do_connect")
+        def _open_only(
+            dialect: Any, record: Any, cargs: list[Any], cparams: Any
+        ) -> None:
+            cargs[:1] = [opened]
+            cparams["uri"] = True
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_con: Any, record: Any) -> None:
@@ -80,6 +102,10 @@ def _create_sqlite_file_engine(
         dbapi_con.execute(f"PRAGMA synchronous={synchronous}")
         dbapi_con.execute("PRAGMA foreign_keys=ON")
         record.info["pid"] = os.getpid()
+
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_con: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
 
     @sa.event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_con: Any, record: Any, proxy: Any) -> None:
@@ -100,14 +126,69 @@ def _create_sqlite_file_engine(
     # oslo.db's filters turn driver errors into DBDuplicateEntry,
     # DBDeadlock, DBConnectionError... on this engine too.
     exc_filters.register_engine(engine)
+    _drop_savepoint_bookkeeping(engine)
     return engine
 
 
-def create_engine(url: str, **engine_args: Any) -> sa.engine.Engine:
+def missing_sqlite_file(url: str | sa.engine.URL) -> str | None:
+    """The path of ``url``'s SQLite file if it is one and does not exist
+    (what ``DatabaseMissing`` reports); None otherwise."""
+    parsed = sa.engine.make_url(url)
+    if not is_sqlite_file(parsed):
+        return None
+    path = os.path.abspath(parsed.database or "")
+    return None if os.path.exists(path) else path
+
+
+def _open_existing(url: sa.engine.URL) -> str:
+    """A URI of the same SQLite file, opened read/write but never created.
+
+    sqlite3 creates a missing file on connect; a reader aimed at a cell
+    whose file is not there would leave an empty database (and its
+    directory) behind. Opened as a ``mode=rw`` URI, connecting fails
+    instead.
+    """
+    path = os.path.abspath(url.database or "")
+    # In a URI, '?', '#' and '%' in the path must be escaped.
+    return "file:" + urllib.parse.quote(path, safe="/") + "?mode=rw"
+
+
+def _drop_savepoint_bookkeeping(engine: sa.engine.Engine) -> None:
+    """Keep oslo.db's error translation, drop its per-transaction events.
+
+    Besides its ``handle_error`` filter (a dialect event, paid only when
+    something fails), ``exc_filters.register_engine`` listens to every
+    commit and rollback, to keep the cause of a failed savepoint rollback;
+    reqspec uses no savepoints. Any connection-level listener makes
+    SQLAlchemy give every connection a joined event dispatcher and
+    dispatch seven events through it per transaction (begin, execute,
+    cursor execute, commit...): about 25 us of a 250 us PostgreSQL read.
+    """
+    dispatch: Any = engine.dispatch
+    names: list[str] = list(dispatch._event_names)
+    for name in names:
+        for fn in list(getattr(dispatch, name)):
+            if getattr(fn, "__module__", None) == exc_filters.__name__:
+                sa.event.remove(engine, name, fn)
+    if not any(getattr(dispatch, name) for name in names):
+        # SQLAlchemy sets this on the first listener and never clears it;
+        # a listener added later sets it again.
+        engine._has_events = False
+
+
+def create_engine(
+    url: str, create: bool = False, **engine_args: Any
+) -> sa.engine.Engine:
     """An engine for ``url``: oslo.db's, except for SQLite files.
 
     It does not connect: an unreachable server is reported on first use
     (oslo.db would otherwise retry for minutes before failing).
+
+    An SQLite file is only opened, never created (connecting to a missing
+    one fails; ``DatabaseMissing`` is what callers see), unless ``create``
+    is true: then its directory and the file are made on first connect.
+    Only commands meant to create a database pass it (``db sync``, plain
+    ``alembic upgrade``); every engine of ``database()`` opens only.
     """
     engine_args.setdefault("max_retries", 0)
     engine_args.setdefault("mysql_sql_mode", "TRADITIONAL")
@@ -117,16 +198,19 @@ def create_engine(url: str, **engine_args: Any) -> sa.engine.Engine:
         sync_wait = conf.database.DEFAULT_WSREP_SYNC_WAIT
     parsed = sa.engine.make_url(url)
     if is_sqlite_file(parsed):
-        directory = os.path.dirname(os.path.abspath(parsed.database or ""))
-        os.makedirs(directory, exist_ok=True)
-        return _create_sqlite_file_engine(parsed, engine_args)
-    return oslo_engines.create_engine(
+        if create:
+            directory = os.path.dirname(os.path.abspath(parsed.database or ""))
+            os.makedirs(directory, exist_ok=True)
+        return _create_sqlite_file_engine(parsed, engine_args, create)
+    engine: sa.engine.Engine = oslo_engines.create_engine(
         url,
         _engine_target=functools.partial(
             _create_server_engine, wsrep_sync_wait=sync_wait
         ),
         **engine_args,
     )
+    _drop_savepoint_bookkeeping(engine)
+    return engine
 
 
 def _create_server_engine(
@@ -139,6 +223,7 @@ def _create_server_engine(
     # in between still fails cleanly (DatabaseUnavailable) and SQLAlchemy
     # then replaces the whole pool.
     engine_args["pool_pre_ping"] = False
+    engine_args["pool_use_lifo"] = True
     engine = sa.create_engine(url, **engine_args)
     _ping_when_idle(engine)
     if engine.dialect.name == "mysql":
@@ -223,6 +308,8 @@ class Database:
     manager: enginefacade._TransactionContextManager
     reader: enginefacade._TransactionContextManager
     writer: enginefacade._TransactionContextManager
+    #: Seconds an unused pooled connection stays open (None: forever).
+    idle_timeout: float | None = None
 
     @property
     def engine(self) -> sa.engine.Engine:
@@ -262,15 +349,126 @@ def database(url: str) -> Database:
                 # Fail on first use with a clear error instead of retrying
                 # an unreachable server for minutes at engine start.
                 max_retries=0,
+                **_cell_settings(url),
             )
+            idle = None
+            if url != api_database_url():
+                idle = CONF.database.cell_pool_idle_timeout or None
             db = Database(
                 url=url,
                 manager=manager,
                 reader=manager.reader.connection,
                 writer=manager.writer.connection,
+                idle_timeout=idle,
             )
             _databases[url] = db
+            if idle:
+                _start_reaper()
     return db
+
+
+def _cell_settings(url: str) -> dict[str, Any]:
+    """Engine settings of a cell database (none for the API database)."""
+    if url == api_database_url():
+        return {}
+    settings: dict[str, Any] = {
+        "max_pool_size": CONF.database.cell_pool_size,
+        "max_overflow": CONF.database.cell_max_overflow,
+    }
+    if sa.engine.make_url(url).get_backend_name() in ("postgresql", "mysql"):
+        # Both drivers take it as a URL parameter; without it a server
+        # that accepts the TCP connection and then stays silent holds a
+        # connecting thread for as long as TCP keeps the socket.
+        params = f"connect_timeout={CONF.database.cell_connect_timeout}"
+        if sa.engine.make_url(url).get_backend_name() == "mysql":
+            # PyMySQL's connect_timeout covers the TCP connect only; the
+            # server's greeting is read under read_timeout.
+            params += f"&read_timeout={CONF.database.cell_read_timeout}"
+        settings["connection_parameters"] = params
+    return settings
+
+
+def open_connections(url: str) -> int:
+    """Connections the pool of ``url`` holds open now (in use or idle)."""
+    db = _databases.get(url)
+    if db is None or not db.manager.is_started:
+        return 0
+    pool = db.engine.pool
+    idle = _idle_queue(pool)
+    if idle is None:
+        return 0
+    with idle.mutex:
+        live = sum(r.dbapi_connection is not None for r in idle.queue)
+    return live + int(pool.checkedout())  # type: ignore[attr-defined]
+
+
+def _idle_queue(pool: sa.pool.Pool) -> Any:
+    """QueuePool's queue of idle connection records; its mutex also
+    guards every checkout, so a record is only touched while nobody can
+    take it. None for other pools."""
+    if not isinstance(pool, sa.pool.QueuePool):
+        return None
+    return pool._pool
+
+
+def close_idle(db: Database, now: float | None = None) -> int:
+    """Close the pooled connections of ``db`` unused for longer than its
+    ``idle_timeout``; returns how many. The pool slot stays and connects
+    again when next needed."""
+    if db.idle_timeout is None or not db.manager.is_started:
+        return 0
+    idle = _idle_queue(db.engine.pool)
+    if idle is None:
+        return 0
+    now = time.monotonic() if now is None else now
+    closed = 0
+    with idle.mutex:
+        for record in idle.queue:
+            since = record.info.get("idle_since") if record.info else None
+            if (
+                record.dbapi_connection is not None
+                and since is not None
+                and now - since > db.idle_timeout
+            ):
+                record.close()
+                closed += 1
+    return closed
+
+
+_reaper: threading.Thread | None = None
+_reaper_pid = 0
+
+
+def _start_reaper() -> None:
+    # Called under _lock. A thread does not survive a fork: a child
+    # starts its own when it creates its first cell engine.
+    global _reaper, _reaper_pid
+    if (
+        _reaper is not None
+        and _reaper.is_alive()
+        and _reaper_pid == os.getpid()
+    ):
+        return
+    _reaper = threading.Thread(
+        target=_reap_forever, name="reqspec-idle-reaper", daemon=True
+    )
+    _reaper_pid = os.getpid()
+    _reaper.start()
+
+
+def _reap_forever() -> None:
+    while True:
+        with _lock:
+            watched = [db for db in _databases.values() if db.idle_timeout]
+        for db in watched:
+            try:
+                close_idle(db)
+            except Exception:
+                # The driver failed to close a dead connection; the next
+                # checkout replaces it anyway. Keep the thread alive.
+                LOG.warning("closing idle connections failed", exc_info=True)
+        shortest = min((db.idle_timeout or 60 for db in watched), default=60)
+        time.sleep(max(0.1, min(shortest / 4, 10.0)))
 
 
 def api_database_url() -> str:

@@ -7,6 +7,7 @@ so that concurrent conductors, and a heal racing a conductor, can never
 both take the same step: the one whose row count is 0 lost.
 """
 
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 import datetime
@@ -111,6 +112,24 @@ def get_all(
     return [_row(r) for r in ctx.connection.execute(stmt)]
 
 
+@transactions.api_reader
+def get_page(
+    ctx: "RequestContext",
+    project_id: str | None,
+    limit: int,
+    before_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` mappings, newest (highest id) first, only those of
+    ``project_id`` unless it is None, only below ``before_id`` if given.
+    The primary key orders them: unique, so pages never overlap."""
+    stmt = _select().order_by(_c.id.desc()).limit(limit)
+    if project_id is not None:
+        stmt = stmt.where(_c.project_id == project_id)
+    if before_id is not None:
+        stmt = stmt.where(_c.id < before_id)
+    return [_row(r) for r in ctx.connection.execute(stmt)]
+
+
 def _chunks(uuids: Sequence[str]) -> Iterator[list[str]]:
     for start in range(0, len(uuids), request_specs.IN_CHUNK):
         yield list(uuids[start : start + request_specs.IN_CHUNK])
@@ -121,12 +140,15 @@ def create(
     ctx: "RequestContext",
     instance_uuid: str,
     project_id: str | None,
-    spec: str | None = None,
-    instance_group_uuid: str | None = None,
-) -> tuple[int, request_specs.SpecRow | None]:
-    """Insert an unscheduled mapping and, if given, the spec's document
-    into the API database, in one transaction: either both exist or
-    neither does. ``ctx`` must address the API database."""
+    then: Callable[[], object] | None = None,
+) -> int:
+    """Insert an unscheduled mapping; returns its id. ``ctx`` must address
+    the API database.
+
+    ``then`` runs after the insert, inside the same transaction: a writer
+    it calls on the same context and database joins it (the spec's own
+    ``create``), so either both rows exist or neither does.
+    """
     try:
         result = ctx.connection.execute(
             _table.insert(),
@@ -140,49 +162,43 @@ def create(
         raise exception.InstanceExists(
             instance_uuid=instance_uuid, database=ctx.database
         ) from err
-    mapping_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-    row = None
-    if spec is not None:
-        # A writer on the same context and database joins this
-        # transaction.
-        row = request_specs.create(
-            ctx,
-            instance_uuid,
-            project_id,
-            spec,
-            instance_group_uuid=instance_group_uuid,
-        )
-    return mapping_id, row
+    if then is not None:
+        then()
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 @transactions.api_writer
 def create_many(
-    ctx: "RequestContext", specs: Sequence[request_specs.SpecRow]
+    ctx: "RequestContext",
+    servers: Sequence[tuple[str, str | None]],
+    then: Callable[[], object] | None = None,
 ) -> None:
-    """Insert an unscheduled mapping and the spec document of each server,
-    in one transaction (all or nothing). ``ctx`` must address the API
-    database."""
+    """Insert an unscheduled mapping for each (instance uuid, project id),
+    in one statement; ``ctx`` must address the API database. ``then`` runs
+    inside the same transaction, as for ``create`` (the specs' own
+    ``create_copies``), so all rows exist or none does."""
     now = base.utcnow()
     try:
         ctx.connection.execute(
             _table.insert(),
             [
                 {
-                    "instance_uuid": s.instance_uuid,
-                    "project_id": s.project_id,
+                    "instance_uuid": uuid,
+                    "project_id": project_id,
                     "created_at": now,
                 }
-                for s in specs
+                for uuid, project_id in servers
             ],
         )
     except db_exc.DBDuplicateEntry as err:
         raise exception.InstanceExists(
-            instance_uuid=specs[0].instance_uuid
-            if len(specs) == 1
+            instance_uuid=servers[0][0]
+            if len(servers) == 1
             else "of this request",
             database=ctx.database,
         ) from err
-    request_specs.create_many(ctx, specs)
+    if then is not None:
+        then()
 
 
 @transactions.api_writer

@@ -66,6 +66,24 @@ def get_by_uuid(ctx: "RequestContext", uuid: str) -> dict[str, Any] | None:
     return None if row is None else _row(row)
 
 
+_select_many = _select.where(
+    _c.uuid.in_(sa.bindparam("uuids", expanding=True))
+)
+
+
+@transactions.cell_reader
+def get_by_uuids(
+    ctx: "RequestContext", uuids: list[str]
+) -> list[dict[str, Any]]:
+    """The servers of ``uuids`` that this cell holds, in no set order."""
+    found = []
+    for start in range(0, len(uuids), request_specs.IN_CHUNK):
+        chunk = uuids[start : start + request_specs.IN_CHUNK]
+        result = ctx.connection.execute(_select_many, {"uuids": chunk})
+        found += [_row(r) for r in result]
+    return found
+
+
 @transactions.cell_reader
 def get_by_group(
     ctx: "RequestContext", group_uuid: str

@@ -93,8 +93,11 @@ def _connect(
     else:
         urls.check_exists(url, label)
     engine = None
+    path = None if create else engines.missing_sqlite_file(url)
+    if path is not None:
+        raise exception.DatabaseMissing(database=label, path=path)
     try:
-        engine = engines.create_engine(url)
+        engine = engines.create_engine(url, create=create)
         # Not engine.begin(): alembic opens one transaction per revision.
         with engine.connect() as connection:
             yield connection
@@ -247,7 +250,9 @@ def run_environment(
         return
 
     # Plain `alembic -c .../alembic.ini upgrade head`.
-    engine = engines.create_engine(_plain_alembic_url(context, database))
+    engine = engines.create_engine(
+        _plain_alembic_url(context, database), create=True
+    )
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, **options)

@@ -30,7 +30,9 @@ What a failure becomes, decided once here for every database function:
   is aborted: ``DatabaseBusy``.
 * A connection that cannot be made (whatever the driver's wording) or is
   lost, or a Galera node that cannot serve (1047: not synced, or not in
-  the primary component): ``DatabaseUnavailable``. Not retried: if it was
+  the primary component): ``DatabaseUnavailable``; ``DatabaseMissing``
+  when it is an SQLite file that does not exist (reads and writes never
+  create one). Not retried: if it was
   lost while committing, the change may have been saved
   (``outcome_unknown``), and only the caller can tell whether doing it
   again is right. SQLAlchemy
@@ -168,7 +170,11 @@ class _Transaction:
             except Exception as err:
                 # enginefacade has rolled back (or lost) the transaction.
                 typed = _classify(
-                    err, ctx, connected, committing=write and committing
+                    err,
+                    ctx,
+                    connected,
+                    committing=write and committing,
+                    url=db.url,
                 )
                 if isinstance(typed, db_exc.DBDeadlock):
                     _aborted.add()
@@ -215,7 +221,11 @@ _retry = oslo_db_api.wrap_db_retry(
 
 
 def _classify(
-    err: Exception, ctx: "RequestContext", connected: bool, committing: bool
+    err: Exception,
+    ctx: "RequestContext",
+    connected: bool,
+    committing: bool,
+    url: str,
 ) -> Exception:
     """The exception a failed attempt raises (see the module docstring)."""
     if isinstance(err, exception.ReqspecError):
@@ -223,13 +233,16 @@ def _classify(
     driver_error = isinstance(err, (db_exc.DBError, sa.exc.DBAPIError))
     if isinstance(err, db_exc.DBDeadlock):
         return err
+    if driver_error and not connected:
+        # SQLite files are opened, never created (engines.create_engine).
+        path = engines.missing_sqlite_file(url)
+        if path is not None:
+            return exception.DatabaseMissing(database=ctx.database, path=path)
     if isinstance(err, db_exc.DBNonExistentDatabase) or (
         driver_error and not connected and urls.is_missing_database(err)
     ):
-        url = ctx.cell.database_connection if ctx.cell else None
         return exception.DatabaseNotFound(
-            database=ctx.database,
-            url=urls.mask(url or engines.api_database_url()),
+            database=ctx.database, url=urls.mask(url)
         )
     if _is_retryable(err):
         return db_exc.DBDeadlock(err)

@@ -95,14 +95,16 @@ def check(url: str, label: str) -> sa.engine.URL:
 
 
 def check_exists(url: str, label: str) -> None:
-    """``check``, then ``DatabaseNotFound`` for a missing SQLite file.
+    """``check``, then ``DatabaseMissing`` (a ``DatabaseNotFound``) for a
+    missing SQLite file.
 
     A command that only reads, or that needs a schema already there, calls
     this first: opening a missing SQLite file would create it.
     """
     parsed = check(url, label)
-    if is_sqlite_file(parsed) and not os.path.exists(parsed.database or ""):
-        raise exception.DatabaseNotFound(database=label, url=mask(url))
+    path = parsed.database or ""
+    if is_sqlite_file(parsed) and not os.path.exists(path):
+        raise exception.DatabaseMissing(database=label, path=path)
 
 
 def is_missing_database(err: BaseException) -> bool:
@@ -146,7 +148,7 @@ def verify(url: str, label: str, *, may_create: bool = False) -> None:
             directory = os.path.dirname(os.path.abspath(path))
             if may_create and os.path.isdir(directory):
                 return
-            raise exception.DatabaseNotFound(database=label, url=mask(url))
+            raise exception.DatabaseMissing(database=label, path=path)
     # Plain SQLAlchemy, no pool and no oslo.db retries: one quick attempt.
     engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool)
     try:

@@ -16,7 +16,6 @@ would, so both paths produce the same bytes.
 """
 
 from collections.abc import Callable
-import copy
 import threading
 from typing import Any
 
@@ -322,13 +321,10 @@ def _not_ready(value: Any) -> Any:
 
 
 def _none_handler(field: Any) -> Callable[[], Any]:
-    """What a null object field decodes to, as ``Field.coerce`` decides:
-    None if nullable, else the default, else an error."""
+    """What a null object field decodes to: None if nullable, else an
+    error, default or not (see ``fields.value_check``)."""
     if field.nullable:
         return lambda: None
-    if field.default is not fields.UnspecifiedDefault:
-        default = field.default
-        return lambda: copy.deepcopy(default)
 
     def refuse() -> Any:
         raise Invalid("must not be null")

@@ -33,6 +33,7 @@ same bytes and objects (``tests/objects/test_document_equivalence.py``):
 
 from collections.abc import Callable
 import functools
+import json
 import re
 from typing import Any
 from typing import TYPE_CHECKING
@@ -229,6 +230,7 @@ def parse(text: str | bytes) -> tuple[str, dict[str, Any]]:
         raise exception.InvalidRequestSpec(
             reason=f"expected a JSON object, got {codec.kind(document)}"
         )
+    _refuse_duplicate_keys(text, document)
     if set(document) != {"spec", "version"}:
         raise exception.InvalidRequestSpec(
             reason="expected exactly the keys 'spec' and 'version', got "
@@ -242,6 +244,79 @@ def parse(text: str | bytes) -> tuple[str, dict[str, Any]]:
     if type(version) is not str:
         _parse_version(version)
     return version, body
+
+
+def _refuse_duplicate_keys(text: str | bytes, document: Any) -> None:
+    """``InvalidRequestSpec`` naming the path of a key that appears twice
+    in one object (orjson, like json, keeps the last one silently).
+
+    A text that is exactly the compact encoding of what it parsed to has
+    no duplicate key (a parsed object holds each key once, and so does its
+    encoding). Stored documents are such texts (canonical: compact, keys
+    sorted), so the check costs one orjson.dumps, in the parsed key order
+    (a third cheaper than sorting again; the order is the text's own).
+    Only other text is parsed again, slowly, with each object's keys kept.
+    """
+    try:
+        canonical = orjson.dumps(document)
+    except orjson.JSONEncodeError:
+        canonical = b""
+    data = text.encode() if type(text) is str else text
+    if canonical == data:
+        return
+    # Stored text escapes what is not ASCII (and DEL); orjson writes it raw.
+    if _UNESCAPED.sub(_escape, canonical.decode()).encode() == data:
+        return
+    found = _duplicate_key(text)
+    if found is not None:
+        path, key = found
+        # Keys come from the document: a hand-edited one can be any size.
+        where = ".".join(k if len(k) <= 60 else k[:57] + "..." for k in path)
+        raise exception.InvalidRequestSpec(
+            reason=f"{where or 'the document'}: duplicate key "
+            + fields.short_repr(key)
+        )
+
+
+class _Object(dict[str, Any]):
+    """A parsed JSON object that had a key more than once."""
+
+    duplicate: str
+
+
+def _object_of_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    flagged = _Object(obj)
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            flagged.duplicate = key
+            break
+        seen.add(key)
+    return flagged
+
+
+def _duplicate_key(text: str | bytes) -> tuple[list[str], str] | None:
+    """(path, key) of the first object holding a key twice, if any."""
+    try:
+        parsed = json.loads(text, object_pairs_hook=_object_of_pairs)
+    except (ValueError, RecursionError):
+        return None  # orjson took it; nothing more to learn here
+    stack: list[tuple[list[str], Any]] = [([], parsed)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, _Object):
+            return path, value.duplicate
+        if isinstance(value, dict):
+            items = list(value.items())
+        elif isinstance(value, list):
+            items = [(str(i), v) for i, v in enumerate(value)]
+        else:
+            continue
+        stack.extend(([*path, key], child) for key, child in reversed(items))
+    return None
 
 
 def _short(err: Exception) -> str:
@@ -326,6 +401,10 @@ def _wrap(
             )
         field = cls.fields[key]
         subset = codec.stored_subset(cls, key)
+        if value is None and not field.nullable:
+            # obj_from_primitive would put the default in; the encoder
+            # never writes null here.
+            raise codec.Invalid("must not be null").at(key)
         try:
             if value is not None and fields.is_object_field(field):
                 value = _wrap(fields.object_class(field), value, subset)

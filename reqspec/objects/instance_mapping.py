@@ -8,6 +8,7 @@ from reqspec import exception
 from reqspec.db import instance_mappings as db
 from reqspec.objects import base
 from reqspec.objects import fields
+from reqspec.objects import project_scope
 from reqspec.objects.cell_mapping import CellMapping
 
 if TYPE_CHECKING:
@@ -110,6 +111,25 @@ class InstanceMapping(base.ReqspecObject):
         return [cls.from_db_row(context, row) for row in rows]
 
     @classmethod
+    def get_page(
+        cls,
+        context: "RequestContext",
+        limit: int,
+        after: "InstanceMapping | None" = None,
+    ) -> list["InstanceMapping"]:
+        """Up to ``limit`` mappings the context may see (its project's
+        only, unless it is an admin), newest first, starting after
+        ``after``. The order is the API database's record order, which a
+        cell being down cannot change."""
+        rows = db.get_page(
+            context,
+            project_scope.scope_of(context),
+            limit,
+            None if after is None else after.id,
+        )
+        return [cls.from_db_row(context, row) for row in rows]
+
+    @classmethod
     def get_unscheduled(
         cls, context: "RequestContext", idle_for: float | None = None
     ) -> list["InstanceMapping"]:
@@ -120,7 +140,14 @@ class InstanceMapping(base.ReqspecObject):
 
     def create(self, spec: "RequestSpec | None" = None) -> None:
         """Store an unscheduled mapping and, if given, ``spec`` in the API
-        database, in one transaction (both or neither)."""
+        database, in one transaction (both or neither).
+
+        The spec is stored by its own ``create()``, with every check that
+        makes, so it must be a new spec of this server, made with this
+        mapping's context, and of this mapping's project
+        (``ProjectMismatch`` otherwise: a spec row whose project is not
+        its document's could not be read back).
+        """
         if self.obj_attr_is_set("id"):
             raise exception.ObjectActionError(
                 action="create", reason="already created"
@@ -131,31 +158,56 @@ class InstanceMapping(base.ReqspecObject):
                 reason="mappings live in the API database; use a context "
                 "that is not targeted at a cell",
             )
-        text = None
-        group_uuid = None
+        project_id = (
+            self.project_id if self.obj_attr_is_set("project_id") else None
+        )
         if spec is not None:
             if spec.instance_uuid != self.instance_uuid:
                 raise exception.ObjectActionError(
                     action="create", reason="the spec is another server's"
                 )
-            spec.check_may_store()
-            text = spec.to_document()
-            group_uuid = spec.instance_group_uuid
-        self.id, row = db.create(
-            self._context,
-            self.instance_uuid,
-            self.project_id,
-            text,
-            instance_group_uuid=group_uuid,
-        )
-        if spec is not None and row is not None and text is not None:
-            # The spec row was written by this composite statement rather
-            # than by spec.create(): record its identity on the object.
-            spec.mark_stored(row.id, row.generation, text)
+            if spec._context is not self._context:
+                # Only the same context joins the mapping's transaction.
+                raise exception.ObjectActionError(
+                    action="create",
+                    reason="the spec must be made with the mapping's context",
+                )
+            if spec.project_id != project_id:
+                raise exception.ProjectMismatch(
+                    instance_uuid=self.instance_uuid
+                )
+        # The mapping's column is as wide as the spec's: refuse what it
+        # cannot hold before anything is sent.
+        project_scope.check_project_column(project_id)
+        if spec is None:
+            self.id = db.create(self._context, self.instance_uuid, project_id)
+        else:
+            self.id = self._create_with(spec, project_id)
         self.cell_mapping = None
         self.move_step = None
         self.fault = None
         self.obj_reset_changes()
+
+    def _create_with(self, spec: "RequestSpec", project_id: str | None) -> int:
+        if spec.obj_attr_is_set("id") and spec.id is not None:
+            raise exception.ObjectActionError(
+                action="create", reason="the spec is already stored"
+            )
+
+        def create_spec() -> None:
+            # A retried transaction (deadlock, serialization failure) runs
+            # this again: forget the row of the attempt that rolled back.
+            spec._forget_row()
+            spec.create()
+
+        try:
+            return db.create(
+                self._context, self.instance_uuid, project_id, then=create_spec
+            )
+        except Exception:
+            # Rolled back: the spec's row is gone with the mapping's.
+            spec._forget_row()
+            raise
 
     def _update(
         self, expected: dict[str, Any], values: dict[str, Any]

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from reqspec import exception
 from reqspec.db import base as db_base
 from reqspec.db import instance_mappings as db
-from reqspec.db import request_specs as specs_db
 from reqspec.objects import fields
 from reqspec.objects import project_scope
 from reqspec.objects.cell_mapping import CellMapping
@@ -42,25 +41,20 @@ def create_for_request(
             reason="mappings live in the API database; use a context "
             "that is not targeted at a cell",
         )
-    spec.check_may_store()
+    try:
+        uuids = [fields.check_uuid(uuid) for uuid in instance_uuids]
+    except ValueError as err:
+        raise exception.InvalidRequestSpec(reason=str(err)) from err
+    # The mapping's column is as wide as the spec's: refuse what it cannot
+    # hold before anything is sent.
     project_scope.check_project_column(spec.project_id)
-    rows = []
-    for uuid in instance_uuids:
-        try:
-            spec.instance_uuid = uuid
-        except ValueError as err:
-            raise exception.InvalidRequestSpec(reason=str(err)) from err
-        rows.append(
-            specs_db.SpecRow(
-                0,
-                uuid,
-                spec.project_id,
-                1,
-                spec.to_document(),
-                spec.instance_group_uuid,
-            )
-        )
-    db.create_many(context, rows)
+    # The mappings first, then the specs through their own public create
+    # path (every check it makes), in the one transaction.
+    db.create_many(
+        context,
+        [(uuid, spec.project_id) for uuid in uuids],
+        then=lambda: spec.create_copies(uuids),
+    )
 
 
 def unscheduled_among(

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Sequence
 import datetime
 from typing import Any
 from typing import TYPE_CHECKING
@@ -518,6 +519,39 @@ class RequestSpec(base.ReqspecObject):
             columns=(row.project_id, row.instance_group_uuid),
         )
 
+    def create_copies(self, instance_uuids: Sequence[str]) -> None:
+        """Store this spec once per server of ``instance_uuids`` (the
+        servers of one multi-create request), in one statement, with every
+        check ``create()`` makes; ``RequestSpecExists`` and nothing written
+        if any of them already has a spec.
+
+        The object ends up holding the last uuid, not stored as a row of
+        its own (load a server's spec to save it later).
+        """
+        if self.obj_attr_is_set("id") and self.id is not None:
+            raise exception.ObjectActionError(
+                action="create", reason="the spec is already stored"
+            )
+        self.check_may_store()
+        project_scope.check_project_column(self.project_id)
+        rows = []
+        for uuid in instance_uuids:
+            try:
+                self.instance_uuid = uuid
+            except ValueError as err:
+                raise exception.InvalidRequestSpec(reason=str(err)) from err
+            rows.append(
+                db.SpecRow(
+                    0,
+                    self.instance_uuid,
+                    self.project_id,
+                    1,
+                    self.to_document(),
+                    self.instance_group_uuid,
+                )
+            )
+        db.create_many(self._context, rows)
+
     def save(self) -> None:
         """Write the persistent fields back, if they changed.
 
@@ -562,9 +596,15 @@ class RequestSpec(base.ReqspecObject):
             self.instance_uuid,
             project_scope.scope_of(self._context),
         )
+        self._forget_row()
+
+    def _forget_row(self) -> None:
+        """Back to a spec that was never stored (after a destroy, or when
+        the transaction that created it was rolled back)."""
         self.__dict__.pop("_obj_id", None)
         self.__dict__.pop("_obj_generation", None)
         self.__dict__.pop("_stored_document", None)
+        self.__dict__.pop("_stored_columns", None)
 
     def check_may_store(self) -> None:
         """``Forbidden`` unless this spec's context may store

@@ -48,5 +48,9 @@ def test_the_benchmark_runs_and_reports_everything() -> None:
         # Every stored spec was read back, moved ones excepted.
         assert numbers["memory"]["rows"] == 100 + 30 + 300
     assert 0 < sqlite["reqspec"]["document_bytes"] < 2100
-    assert set(sqlite["ratios"]) == {"create", "get", "save", "move"}
+    assert set(sqlite["ratios"]) == {"create", "get", "save", "move", "bulk"}
+    # One round: its range is the one ratio.
+    for op, (low, high) in sqlite["ratio_spread"].items():
+        assert low == high == sqlite["ratios"][op]
+    assert "bulk >= 0.7x core's one query" in sqlite["checks"]
     assert all(isinstance(ok, bool) for ok in sqlite["checks"].values())

@@ -10,7 +10,7 @@ from reqspec.scheduler import rpcapi as scheduler_rpcapi
 from tests.fixtures import cloud
 from tests.fixtures import services
 
-pytestmark = pytest.mark.backends("sqlite", "postgresql", "mysql")
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 # What the previous release knew, and nothing newer: its RequestSpec
 # class (ovo refuses any version above the class's) and its RPC version.

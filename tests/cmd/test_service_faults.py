@@ -15,8 +15,11 @@ from tests.fixtures import cloud
 from tests.fixtures import services
 from tests.fixtures import tcp_proxy
 
+# Minutes of CI each: SQLite (one file, one writer at a time) and
+# PostgreSQL (row locks) are the two ways a database serializes the
+# conductors' writes; MySQL adds nothing the other suites do not cover.
 pytestmark = [
-    pytest.mark.backends("sqlite", "postgresql", "mysql"),
+    pytest.mark.backends("sqlite", "postgresql"),
     pytest.mark.slow,
 ]
 
@@ -73,7 +76,7 @@ def test_a_dropped_bus_connection_loses_no_build(db, broker, tmp_path):
     cloud.add_host(db, 1, "b1", **BIG)
     proxy = tcp_proxy.Proxy(services.broker_address())
     url = f"rabbit://guest:guest@127.0.0.1:{proxy.port}/"
-    uuids = [cloud.create(db) for _ in range(60)]
+    uuids = [cloud.create(db) for _ in range(30)]
     refused = []
     try:
         with services.start(
@@ -86,7 +89,7 @@ def test_a_dropped_bus_connection_loses_no_build(db, broker, tmp_path):
         ) as deployment:
             api = rpcapi.ComputeTaskAPI()
             for i, uuid in enumerate(uuids):
-                if i in (10, 35):
+                if i in (5, 18):
                     assert proxy.cut() > 0
                 try:
                     api.build_server(db.ctx, uuid)

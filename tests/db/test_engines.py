@@ -1,15 +1,66 @@
 """Engines: one per URL for the life of the process, pooled, durable."""
 
+import datetime
 import os
+import pathlib
+import sqlite3
+import time
+from typing import cast
 
+from oslo_db import exception as db_exc
 import pytest
 import sqlalchemy as sa
 
 from reqspec import conf
+from reqspec.db import api_models
 from reqspec.db import engines
 from tests.conftest import Env
+from tests.fixtures.proxy import Proxy
 
 CONF = conf.CONF
+
+
+def _existing(directory: object, name: str) -> str:
+    """An empty SQLite database file (reqspec itself only opens them)."""
+    path = os.path.join(str(directory), name)
+    sqlite3.connect(path).close()
+    return path
+
+
+def test_a_missing_sqlite_file_is_opened_never_created(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Issue 13: connecting used to create the directory and an empty
+    database file."""
+    path = tmp_path / "nowhere" / "cell.sqlite"
+    url = engines.sqlite_url(str(path))
+    assert engines.missing_sqlite_file(url) == str(path)
+    try:
+        with pytest.raises(db_exc.DBError, match="unable to open"):
+            engines.database(url).engine.connect()
+    finally:
+        engines.dispose(url)
+    assert list(tmp_path.iterdir()) == []
+    # A command meant to create a database may.
+    engine = engines.create_engine(url, create=True)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+    assert path.exists() and engines.missing_sqlite_file(url) is None
+
+
+def test_a_path_that_needs_escaping_in_a_uri_opens(
+    tmp_path: pathlib.Path,
+) -> None:
+    url = engines.sqlite_url(_existing(tmp_path, "odd #%name.sqlite"))
+    try:
+        with engines.database(url).engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    finally:
+        engines.dispose(url)
+    assert sorted(p.name for p in tmp_path.iterdir())[0] == "odd #%name.sqlite"
 
 
 def test_one_database_object_per_url(tmp_path: object) -> None:
@@ -25,7 +76,7 @@ def test_one_database_object_per_url(tmp_path: object) -> None:
 def test_sqlite_files_are_pooled_durable_and_wait_for_locks(
     tmp_path: object,
 ) -> None:
-    url = engines.sqlite_url(os.path.join(str(tmp_path), "b.sqlite"))
+    url = engines.sqlite_url(_existing(tmp_path, "b.sqlite"))
     engine = engines.database(url).engine
     try:
         assert isinstance(engine.pool, sa.pool.QueuePool)
@@ -46,7 +97,7 @@ def test_sqlite_files_are_pooled_durable_and_wait_for_locks(
 def test_sqlite_transactions_are_real(tmp_path: object) -> None:
     # pysqlite on its own does not BEGIN before a SELECT; a writer that
     # fails after its first statement must leave nothing behind.
-    url = engines.sqlite_url(os.path.join(str(tmp_path), "c.sqlite"))
+    url = engines.sqlite_url(_existing(tmp_path, "c.sqlite"))
     engine = engines.database(url).engine
     try:
         with engine.begin() as conn:
@@ -154,6 +205,115 @@ def test_a_busy_connection_the_server_dropped_fails_once(db: Env) -> None:
     assert objects.CellMapping.get_by_name(db.ctx, "cell1").name == "cell1"
 
 
+def server_connections(url: str) -> int:
+    """Connections to the database of ``url``, as its server counts them
+    (for SQLite: this process's open descriptors of the file)."""
+    parsed = sa.engine.make_url(url)
+    name = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite":
+        fds = os.listdir("/proc/self/fd")
+        paths = []
+        for fd in fds:
+            try:
+                paths.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                continue
+        return paths.count(os.path.abspath(name))
+    if parsed.get_backend_name() == "postgresql":
+        query = "SELECT count(*) FROM pg_stat_activity WHERE datname = :n"
+    else:
+        query = (
+            "SELECT count(*) FROM information_schema.processlist WHERE db = :n"
+        )
+    admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as conn:
+            # Less the one asking.
+            return int(conn.execute(sa.text(query), {"n": name}).scalar()) - 1
+    finally:
+        admin.dispose()
+
+
+def test_cell_databases_get_pools_of_their_own_size(
+    db: Env, empty_database_url: str
+) -> None:
+    CONF.set_override("cell_pool_size", 2, group="database")
+    CONF.set_override("cell_max_overflow", 1, group="database")
+    pool = engines.database(empty_database_url).engine.pool
+    assert (pool.size(), pool._max_overflow) == (2, 1)  # type: ignore[attr-defined]
+    engines.dispose(db.api_url)
+    api_pool = engines.database(db.api_url).engine.pool
+    assert api_pool.size() == CONF.database.max_pool_size  # type: ignore[attr-defined]
+    url = engines.database(empty_database_url).engine.url
+    if db.backend == "sqlite":
+        assert "connect_timeout" not in url.query
+    else:
+        assert url.query["connect_timeout"] == "10"
+    if db.backend == "mysql":
+        assert url.query["read_timeout"] == "60"
+
+
+def test_idle_cell_connections_are_closed(
+    db: Env, empty_database_url: str
+) -> None:
+    CONF.set_override("cell_pool_idle_timeout", 0.3, group="database")
+    engine = engines.database(empty_database_url).engine
+    held = [engine.connect() for _ in range(3)]
+    for conn in held:
+        conn.exec_driver_sql("SELECT 1")
+    for conn in held:
+        conn.close()
+    assert engines.open_connections(empty_database_url) == 3
+    assert server_connections(empty_database_url) == 3
+    deadline = time.monotonic() + 10
+    while (
+        engines.open_connections(empty_database_url)
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    assert engines.open_connections(empty_database_url) == 0
+    assert server_connections(empty_database_url) == 0
+    # The pool connects again when next needed.
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+def test_a_busy_connection_is_not_closed_as_idle(tmp_path: object) -> None:
+    CONF.set_override("cell_pool_idle_timeout", 0.01, group="database")
+    path = os.path.join(str(tmp_path), "c.sqlite")
+    sqlite3.connect(path).close()  # reqspec opens SQLite files, never makes
+    url = engines.sqlite_url(path)
+    db = engines.database(url)
+    with db.engine.connect() as conn:
+        time.sleep(0.05)
+        assert engines.close_idle(db) == 0
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    assert engines.close_idle(db, now=time.monotonic() + 1) == 1
+    engines.dispose(url)
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_a_silent_cell_server_fails_to_connect_in_time(
+    db: Env, empty_database_url: str
+) -> None:
+    CONF.set_override("cell_connect_timeout", 2, group="database")
+    CONF.set_override("cell_read_timeout", 2, group="database")
+    proxy = Proxy(empty_database_url)
+    try:
+        proxy.set_mode("blackhole")
+        engine = engines.database(proxy.url).engine
+        start = time.monotonic()
+        # oslo.db's filters turn the driver's error into its own type.
+        with pytest.raises(
+            (sa.exc.OperationalError, db_exc.DBConnectionError)
+        ):
+            engine.connect()
+        assert 1.5 < time.monotonic() - start < 10
+    finally:
+        proxy.close()
+        engines.dispose(proxy.url)
+
+
 def _session_sync_wait(url: str) -> int:
     with engines.database(url).engine.connect() as conn:
         return int(
@@ -191,3 +351,30 @@ def test_sync_wait_is_configurable_per_database_group(db: Env) -> None:
         # Later tests get engines with the default again.
         engines.dispose(cell_url)
         engines.dispose(db.api_url)
+
+
+def test_no_event_per_transaction_yet_errors_are_translated(db: Env) -> None:
+    # oslo.db's commit/rollback listeners would give every connection a
+    # joined event dispatcher (see engines._drop_savepoint_bookkeeping).
+    engine = engines.database(db.api_url).engine
+    assert not engine._has_events
+    cells = cast(sa.Table, api_models.CellMapping.__table__)
+    row = {
+        "uuid": db.cells[0].uuid,
+        "name": "again",
+        "database_connection": "sqlite://",
+        "created_at": datetime.datetime(2026, 1, 1),
+    }
+    # ...while the handle_error filter still types what the driver says.
+    with pytest.raises(db_exc.DBDuplicateEntry), engine.begin() as conn:
+        conn.execute(cells.insert(), row)
+    # A listener added later is dispatched as usual.
+    seen: list[str] = []
+    listener = lambda conn: seen.append("commit")  # noqa: E731
+    sa.event.listen(engine, "commit", listener)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.select(1))
+    finally:
+        sa.event.remove(engine, "commit", listener)
+    assert seen == ["commit"]

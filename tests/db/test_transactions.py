@@ -1,13 +1,19 @@
 """The transaction decorators: the context picks the database."""
 
 import dataclasses
+import pathlib
+import sqlite3
 
 import pytest
 import sqlalchemy as sa
 
 from reqspec import context
 from reqspec import exception
+from reqspec.db import engines
+from reqspec.db import migration
 from reqspec.db import transactions
+from reqspec.objects import CellMapping
+from reqspec.objects import RequestSpec
 from tests.conftest import Env
 
 
@@ -83,6 +89,7 @@ class _Cell:
 
 
 def test_missing_schema_is_a_clear_error(tmp_path: object) -> None:
+    sqlite3.connect(f"{tmp_path}/empty.sqlite").close()
     cell = _Cell(
         "00000000-0000-0000-0000-000000000001",
         "empty",
@@ -111,3 +118,39 @@ def test_unreachable_server_is_a_typed_error() -> None:
     ):
         _count(cctx)
     assert "Connection refused" in str(info.value)
+
+
+def test_targeting_a_cell_whose_sqlite_file_is_missing_creates_nothing(
+    db: Env, tmp_path: pathlib.Path
+) -> None:
+    """Issue 13: a read created the directory and an empty database, then
+    said DatabaseNotUpgraded. The API database is each backend's; the cell
+    is an SQLite file that is not there."""
+    path = tmp_path / "cells" / "lost.sqlite"
+    cell = CellMapping(
+        db.ctx, name="lost", database_connection=engines.sqlite_url(str(path))
+    )
+    cell.create()  # registering a cell creates no database
+    with context.target_cell(db.ctx, cell) as cctx:
+        reads = [
+            lambda: RequestSpec.get_by_instance_uuid(
+                cctx, "6f1c8a9e-3b7d-4e2a-9c5f-0a1b2c3d4e5f"
+            ),
+            lambda: list(RequestSpec.iter_all(cctx)),
+            lambda: _count(cctx),
+        ]
+        for read in reads:
+            with pytest.raises(exception.DatabaseMissing) as info:
+                read()
+            assert isinstance(info.value, exception.DatabaseUnavailable)
+            assert str(path) in info.value.message
+            assert "cell lost" in info.value.message
+            assert "reqspec-manage db sync" in info.value.message
+    with pytest.raises(exception.DatabaseMissing):
+        migration.db_version("cell", cell.database_connection)
+    assert list(tmp_path.iterdir()) == []
+    # db sync is what creates it; then the same reads work.
+    migration.db_sync("cell", cell.database_connection)
+    with context.target_cell(db.ctx, cell) as cctx:
+        assert list(RequestSpec.iter_all(cctx)) == []
+    engines.dispose(cell.database_connection)

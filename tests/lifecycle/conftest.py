@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from reqspec.lifecycle import transfer
+from tests.fixtures.down_cells import flaky_cell  # noqa: F401 (fixture)
 
 
 class Crash(Exception):

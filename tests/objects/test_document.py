@@ -324,19 +324,13 @@ class TestRefused:
             ({"scheduler_hints.group": "x"}, "spec.scheduler_hints"),
             ({"security_groups": {"name": "x"}}, "spec.security_groups"),
             ({"security_groups.0": "default"}, "spec.security_groups.0"),
-            ({"num_instances": None}, None),
+            ({"num_instances": None}, "spec.num_instances: must not be null"),
             ({"flavor": None}, "spec.flavor"),
             ({"flavor": "m1.large"}, "spec.flavor"),
         ],
     )
-    def test_wrong_types_name_the_path(
-        self, change: dict, where: str | None
-    ) -> None:
+    def test_wrong_types_name_the_path(self, change: dict, where: str) -> None:
         text = _mutated(change)
-        if where is None:
-            # null on a defaulted field means the default, as in ovo.
-            assert document.decode(text).num_instances == 1
-            return
         with pytest.raises(exception.InvalidRequestSpec) as info:
             document.decode(text)
         assert where in str(info.value)
@@ -409,3 +403,99 @@ class TestRefused:
     def test_non_text_input(self) -> None:
         with pytest.raises(exception.InvalidRequestSpec):
             document.decode(12)  # type: ignore[arg-type]
+
+
+def _refusals(text: str) -> list[str]:
+    """The message of each decoding path; both must refuse."""
+    messages = []
+    for decode in (document.decode, document.decode_via_primitive):
+        with pytest.raises(exception.InvalidRequestSpec) as info:
+            decode(text)
+        messages.append(str(info.value))
+    return messages
+
+
+class TestStrict:
+    """Issue 13: a document the encoder could never have written is damage,
+    refused by both paths with the same message naming the path."""
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "num_instances",
+            "is_bfv",
+            "scheduler_hints",
+            "security_groups",
+            "flavor.extra_specs",
+            "flavor.vcpus",
+            "instance_group.rules",
+            "image.properties",
+        ],
+    )
+    def test_null_in_a_non_nullable_field(self, path: str) -> None:
+        fast, generic = _refusals(_mutated({path: None}))
+        assert fast == generic
+        assert f"spec.{path}: must not be null" in fast
+
+    def test_null_in_a_nullable_field_is_still_null(self) -> None:
+        assert document.decode(_mutated({"availability_zone": None})) == (
+            document.decode_via_primitive(
+                _mutated({"availability_zone": None})
+            )
+        )
+
+    @pytest.mark.parametrize(
+        "anchor, duplicate, where",
+        [
+            ('{"spec":{', '"is_bfv":true,', "spec: duplicate key 'is_bfv'"),
+            (
+                '"flavor":{',
+                '"vcpus":64,',
+                "spec.flavor: duplicate key 'vcpus'",
+            ),
+            (
+                '"extra_specs":{',
+                '"hw:cpu_policy":"shared",',
+                "spec.flavor.extra_specs: duplicate key 'hw:cpu_policy'",
+            ),
+            ('{"spec":{', '"version":"1.0","x":{', None),
+            (
+                '{"spec":{',
+                '"project_id":"other",',
+                "spec: duplicate key 'project_id'",
+            ),
+        ],
+    )
+    def test_duplicate_keys(
+        self, anchor: str, duplicate: str, where: str | None
+    ) -> None:
+        text = specs.realistic_spec().to_document()
+        if where is None:
+            # A second "version" in the envelope.
+            text = text[:-1] + ',"version":"1.3"}'
+            where = "the document: duplicate key 'version'"
+        else:
+            assert anchor in text
+            text = text.replace(anchor, anchor + duplicate, 1)
+        fast, generic = _refusals(text)
+        assert fast == generic
+        assert where in fast
+
+    @pytest.mark.parametrize(
+        "rewrite",
+        [
+            lambda d: json.dumps(d),  # spaces, keys in insertion order
+            lambda d: json.dumps(d, indent=2, sort_keys=True),
+            lambda d: json.dumps(d, ensure_ascii=False),
+            lambda d: json.dumps(d).encode(),
+        ],
+    )
+    def test_other_spellings_without_duplicates_still_load(
+        self, rewrite: object
+    ) -> None:
+        spec = specs.realistic_spec()
+        spec.availability_zone = "z\u00fcrich\x7f"
+        doc = json.loads(spec.to_document())
+        text = rewrite(doc)  # type: ignore[operator]
+        assert document.decode(text) == document.decode(spec.to_document())
+        assert document.decode_via_primitive(text) == document.decode(text)

@@ -180,3 +180,15 @@ def test_concurrent_moves_never_overfill_a_node(db):
         assert not thread.is_alive()
     assert sorted(results) == ["full"] * 6 + ["ok"] * 4
     assert _used(db.cell_context(0), "dst") == Resources(4, 4096, 40)
+
+
+def test_get_by_uuids_reads_what_the_cell_holds(db):
+    ctx = db.cell_context(0)
+    cloud.add_host(db, 0, "h1")
+    _new(ctx, A).create()
+    missing = "2d4b5e1f-0000-4000-8000-0000000000ff"
+    found = Instance.get_by_uuids(ctx, [A, missing, "not-a-uuid"])
+    assert list(found) == [A]
+    assert found[A].host == "h1" and found[A].obj_what_changed() == set()
+    assert Instance.get_by_uuids(db.cell_context(1), [A]) == {}
+    assert Instance.get_by_uuids(ctx, []) == {}

@@ -315,3 +315,44 @@ class TestADamagedRowIsNamedAndTheOthersLoad:
         assert sorted(s.instance_uuid for s in every) == sorted(good)
         assert [uuid for uuid, _ in met] == [bad, bad]
         assert all(bad in message for _, message in met)
+
+
+@pytest.mark.parametrize(
+    "added, where",
+    [
+        ('"num_instances":null', "spec.num_instances: must not be null"),
+        ('"is_bfv":null', "spec.is_bfv: must not be null"),
+        ('"security_groups":null', "spec.security_groups: must not be null"),
+        ('"scheduler_hints":null', "spec: duplicate key 'scheduler_hints'"),
+        ('"project_id":"project-b"', "spec: duplicate key 'project_id'"),
+    ],
+)
+def test_a_document_no_encoder_writes_is_refused(
+    db: Env, added: str, where: str
+) -> None:
+    """Issue 13: null in a non-nullable field loaded as the default, and a
+    duplicate key as "last one wins"."""
+    text = new_spec(db.ctx, UUID).to_document()
+    _insert(
+        db.api_url, text.replace('{"spec":{', '{"spec":{' + added + ",", 1)
+    )
+    message = _refused(
+        lambda: objects.RequestSpec.get_by_instance_uuid(db.ctx, UUID), where
+    )
+    assert f"stored spec of instance {UUID}" in message
+
+
+@pytest.mark.parametrize("where", ["extra_specs", "vcpus"])
+def test_nested_nulls_and_duplicates_are_refused(db: Env, where: str) -> None:
+    spec = new_spec(db.ctx, UUID)
+    text = spec.to_document()
+    if where == "extra_specs":
+        damaged = text.replace('"flavor":{', '"flavor":{"extra_specs":null,')
+        reason = "spec.flavor.extra_specs: must not be null"
+    else:
+        damaged = text.replace('"flavor":{', '"flavor":{"vcpus":64,')
+        reason = "spec.flavor: duplicate key 'vcpus'"
+    _insert(db.api_url, damaged)
+    _refused(
+        lambda: objects.RequestSpec.get_by_instance_uuid(db.ctx, UUID), reason
+    )
