@@ -30,33 +30,42 @@ def stored(env: Env) -> dict[str, tuple[Any, ...]]:
         return {r[0]: (r[1], r[2], r[0] in specs) for r in rows}
 
 
-def test_create_writes_mapping_and_spec_together(db: Env) -> None:
+def test_create_runs_then_in_the_same_transaction(db: Env) -> None:
     uuid = uuidutils.generate_uuid()
-    instance_mappings.create(db.ctx, uuid, "p1", "{}")
+    instance_mappings.create(
+        db.ctx,
+        uuid,
+        "p1",
+        then=lambda: request_specs.create(db.ctx, uuid, "p1", "{}"),
+    )
     assert stored(db) == {uuid: ("p1", None, True)}
     bare = uuidutils.generate_uuid()
     instance_mappings.create(db.ctx, bare, "p1")
     assert stored(db)[bare] == ("p1", None, False)
     with pytest.raises(exception.InstanceExists):
-        instance_mappings.create(db.ctx, uuid, "p1", "{}")
-    # The spec of a mapping that failed is not left behind either.
-    spec_of_existing = request_specs.SpecRow(0, bare, "p1", 0, "{}")
-    with pytest.raises(exception.InstanceExists):
-        instance_mappings.create_many(db.ctx, [spec_of_existing])
-    assert stored(db)[bare] == ("p1", None, False)
+        instance_mappings.create(db.ctx, uuid, "p1")
+    # A failing ``then`` takes the mapping with it.
+    lost = uuidutils.generate_uuid()
+    with pytest.raises(exception.RequestSpecExists):
+        instance_mappings.create(
+            db.ctx,
+            lost,
+            "p1",
+            then=lambda: request_specs.create(db.ctx, uuid, "p1", "{}"),
+        )
+    assert lost not in stored(db)
 
 
 def test_create_many_is_all_or_nothing(db: Env) -> None:
-    rows = [
-        request_specs.SpecRow(0, uuidutils.generate_uuid(), "p1", 0, "{}")
-        for _ in range(3)
-    ]
-    instance_mappings.create_many(db.ctx, rows)
-    assert stored(db) == {r.instance_uuid: ("p1", None, True) for r in rows}
-    extra = request_specs.SpecRow(0, uuidutils.generate_uuid(), "p1", 0, "{}")
+    uuids = [uuidutils.generate_uuid() for _ in range(3)]
+    instance_mappings.create_many(db.ctx, [(u, "p1") for u in uuids])
+    assert stored(db) == dict.fromkeys(uuids, ("p1", None, False))
+    extra = uuidutils.generate_uuid()
     with pytest.raises(exception.InstanceExists):
-        instance_mappings.create_many(db.ctx, [extra, rows[0]])
-    assert extra.instance_uuid not in stored(db)
+        instance_mappings.create_many(
+            db.ctx, [(extra, "p1"), (uuids[0], "p1")]
+        )
+    assert extra not in stored(db)
 
 
 def test_update_only_from_the_expected_state(db: Env) -> None:
