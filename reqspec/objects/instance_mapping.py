@@ -197,7 +197,7 @@ class InstanceMapping(base.ReqspecObject):
         def create_spec() -> None:
             # A retried transaction (deadlock, serialization failure) runs
             # this again: forget the row of the attempt that rolled back.
-            spec._forget_row()
+            spec.forget_row()
             spec.create()
 
         try:
@@ -206,7 +206,7 @@ class InstanceMapping(base.ReqspecObject):
             )
         except Exception:
             # Rolled back: the spec's row is gone with the mapping's.
-            spec._forget_row()
+            spec.forget_row()
             raise
 
     def _update(

@@ -596,9 +596,9 @@ class RequestSpec(base.ReqspecObject):
             self.instance_uuid,
             project_scope.scope_of(self._context),
         )
-        self._forget_row()
+        self.forget_row()
 
-    def _forget_row(self) -> None:
+    def forget_row(self) -> None:
         """Back to a spec that was never stored (after a destroy, or when
         the transaction that created it was rolled back)."""
         self.__dict__.pop("_obj_id", None)
