@@ -171,7 +171,7 @@ def test_an_unreachable_cell_database(
         "--name",
         "gone",
         "--connection",
-        "postgresql+psycopg2://nobody:pw@127.0.0.1:9/nowhere",
+        "postgresql+psycopg2://nobody:Secret-Pass-7@127.0.0.1:9/nowhere",
         "--no-verify",
         capsys=capsys,
     )
@@ -179,7 +179,7 @@ def test_an_unreachable_cell_database(
     assert code == 1
     assert "error: Cannot reach cell gone" in err
     assert "Connection refused" in err
-    assert "pw" not in err + out  # no password in messages
+    assert "Secret-Pass-7" not in err + out  # no password in messages
     code, out, _ = run(fresh, "db", "version", capsys=capsys)
     assert code == 1 and "Cannot reach cell gone" in out
 
