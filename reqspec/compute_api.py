@@ -65,10 +65,10 @@ def create_server(
     do (``Forbidden`` otherwise). ``group`` is the server group (its uuid
     and policy are stored; members are found when scheduling).
     """
-    uuids = [instance_uuid or uuidutils.generate_uuid()]
-    _record_request(
+    # A request of one server: create_servers with count 1.
+    (uuid,) = create_servers(
         ctx,
-        uuids,
+        1,
         flavor=flavor,
         image=image,
         availability_zone=availability_zone,
@@ -76,8 +76,9 @@ def create_server(
         scheduler_hints=scheduler_hints,
         security_groups=security_groups,
         is_bfv=is_bfv,
+        instance_uuids=[instance_uuid] if instance_uuid else None,
     )
-    return uuids[0]
+    return uuid
 
 
 def create_servers(
