@@ -6,8 +6,16 @@ choice is always visible on the context object a caller passes in, and a
 call that needs a cell database with an untargeted context raises
 ``CellNotTargeted`` instead of falling back to a default database.
 
-The context knows nothing of engines: the db layer turns ``ctx.cell``
-into a cached transaction factory, one per connection URL.
+The context also carries the process's configuration, resolved once
+(``ctx.settings``, a ``reqspec.conf.settings.Settings``): the API
+database's URL, pool options, scheduler weights... Every call made with
+the context, and with its ``target_cell`` and ``elevated`` copies, reads
+that object rather than ``CONF``. A context built without one holds the
+process default (see ``reqspec.conf.settings``). It is not sent over RPC:
+the receiving service holds its own.
+
+The context knows nothing of engines: the db layer turns ``ctx.cell`` and
+``ctx.settings.database`` into a cached transaction factory.
 """
 
 from collections.abc import Iterator
@@ -19,6 +27,8 @@ from typing import TYPE_CHECKING
 
 from oslo_context import context as oslo_context
 from oslo_db.sqlalchemy import enginefacade
+
+from reqspec.conf import settings as conf_settings
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -38,7 +48,9 @@ class RequestContext(oslo_context.RequestContext):
 
     ``cell`` is None for the API database, or the cell mapping whose
     database the context targets. Use ``target_cell`` rather than setting
-    it, so the original context stays untargeted.
+    it, so the original context stays untargeted. ``settings``: the
+    configuration the calls made with this context follow (default: the
+    process's, see ``reqspec.conf.settings``).
     """
 
     if TYPE_CHECKING:
@@ -46,10 +58,17 @@ class RequestContext(oslo_context.RequestContext):
         connection: sa.Connection
 
     def __init__(
-        self, *args: Any, cell: CellTarget | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        cell: CellTarget | None = None,
+        settings: conf_settings.Settings | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.cell = cell
+        self.settings = (
+            settings if settings is not None else conf_settings.get_default()
+        )
 
     @property
     def database(self) -> str:
@@ -59,6 +78,7 @@ class RequestContext(oslo_context.RequestContext):
         return f"the database of cell {self.cell.name} ({self.cell.uuid})"
 
     def to_dict(self) -> dict[str, Any]:
+        # Without the settings: a receiver follows its own configuration.
         values: dict[str, Any] = super().to_dict()
         values["cell_uuid"] = self.cell.uuid if self.cell else None
         return values
@@ -82,7 +102,8 @@ def _copy_without_transactions(ctx: RequestContext) -> RequestContext:
 
 
 def get_admin_context(**kwargs: Any) -> RequestContext:
-    """An admin context for the API database (services, the CLI, tests)."""
+    """An admin context for the API database (services, the CLI, tests);
+    ``settings=`` gives it a configuration of its own."""
     return RequestContext(
         user_id=None,
         project_id=None,

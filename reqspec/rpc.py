@@ -3,10 +3,12 @@
 Services talk over oslo.messaging (RabbitMQ in a deployment, ``fake://``
 in one process) with ``[DEFAULT] transport_url``. What crosses the wire:
 
-- the request context, as ``RequestContext.to_dict()``; a context always
-  arrives on the API database (orchestration starts there, and a context
-  aimed at a cell cannot be sent: the receiver would have no way to
-  check the cell it names);
+- the request context, as ``RequestContext.to_dict()``, without its
+  settings: the receiver gives it its own (``get_server(settings=)``,
+  else its process default). A context always arrives on the API
+  database (orchestration starts there, and a context aimed at a cell
+  cannot be sent: the receiver would have no way to check the cell it
+  names);
 - reqspec's versioned objects, as oslo.versionedobjects primitives in the
   ``reqspec_object`` namespace. A receiver handed an object version newer
   than it knows refuses the message with ``IncompatibleObjectVersion``
@@ -33,6 +35,7 @@ from oslo_versionedobjects import exception as ovo_exception
 from reqspec import conf
 from reqspec import context
 from reqspec import exception
+from reqspec.conf import settings as conf_settings
 from reqspec.objects import base as objects_base
 
 CONF = conf.CONF
@@ -112,10 +115,16 @@ class ObjectSerializer(ovo_base.VersionedObjectSerializer):
 
 
 class ContextSerializer(messaging.Serializer):
-    """Adds the request context to an entity serializer."""
+    """Adds the request context to an entity serializer; a received
+    context holds ``settings`` (None: the process default)."""
 
-    def __init__(self, base: messaging.Serializer) -> None:
+    def __init__(
+        self,
+        base: messaging.Serializer,
+        settings: conf_settings.Settings | None = None,
+    ) -> None:
         self._base = base
+        self._settings = settings
 
     def serialize_entity(self, ctxt: Any, entity: Any) -> Any:
         return self._base.serialize_entity(ctxt, entity)
@@ -135,11 +144,15 @@ class ContextSerializer(messaging.Serializer):
         self, values: dict[str, Any]
     ) -> context.RequestContext:
         values = {k: v for k, v in values.items() if k != "cell_uuid"}
-        return context.RequestContext.from_dict(values, overwrite=False)
+        return context.RequestContext.from_dict(
+            values, overwrite=False, settings=self._settings
+        )
 
 
-def serializer(service: str) -> ContextSerializer:
-    return ContextSerializer(ObjectSerializer(service))
+def serializer(
+    service: str, settings: conf_settings.Settings | None = None
+) -> ContextSerializer:
+    return ContextSerializer(ObjectSerializer(service), settings)
 
 
 def server_name() -> str:
@@ -169,9 +182,11 @@ def get_server(
     endpoints: list[Any],
     service: str,
     url: str | None = None,
+    settings: conf_settings.Settings | None = None,
 ) -> messaging.MessageHandlingServer:
     """An RPC server on ``topic`` (shared by every service of the kind)
-    and on this process's own queue.
+    and on this process's own queue; the contexts it receives hold
+    ``settings`` (None: the process default).
 
     Its executor is oslo.messaging's thread pool: the library picks it
     whenever eventlet has not monkey-patched the process, which reqspec
@@ -181,7 +196,7 @@ def get_server(
         get_transport(url),
         target,
         endpoints,
-        serializer=serializer(service),
+        serializer=serializer(service, settings),
         access_policy=messaging.DefaultRPCAccessPolicy,
     )
 

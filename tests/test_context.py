@@ -1,6 +1,9 @@
 """Request contexts: the database choice is visible on the context."""
 
+from reqspec import conf
 from reqspec import context
+from reqspec.conf import settings as conf_settings
+from tests.fixtures import settings
 
 
 class _Cell:
@@ -47,3 +50,31 @@ def test_to_dict_names_the_cell() -> None:
     assert ctx.to_dict()["cell_uuid"] is None
     with context.target_cell(ctx, _Cell()) as cctx:
         assert cctx.to_dict()["cell_uuid"] == _Cell.uuid
+
+
+def test_a_context_holds_the_settings_it_was_given() -> None:
+    own = settings.make(scheduler={"max_attempts": 7})
+    ctx = context.get_admin_context(settings=own)
+    assert ctx.settings is own
+    with context.target_cell(ctx, _Cell()) as cctx:
+        assert cctx.settings is own
+        assert cctx.elevated().settings is own
+    # Never on the wire: the receiver holds its own.
+    assert "settings" not in ctx.to_dict()
+    assert own not in ctx.to_dict().values()
+
+
+def test_without_settings_a_context_holds_the_process_default(
+    tmp_path: object,
+) -> None:
+    # Nothing set: CONF as it stands when the context is made.
+    conf.CONF.set_override("max_attempts", 5, group="scheduler")
+    assert context.RequestContext().settings.scheduler.max_attempts == 5
+    # Set (as services and reqspec-manage do after parsing): that one,
+    # whatever CONF says afterwards.
+    pinned = settings.make(scheduler={"max_attempts": 2})
+    conf_settings.set_default(pinned)
+    conf.CONF.set_override("max_attempts", 9, group="scheduler")
+    assert context.get_admin_context().settings is pinned
+    conf_settings.set_default(None)
+    assert context.get_admin_context().settings.scheduler.max_attempts == 9

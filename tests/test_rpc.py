@@ -5,8 +5,10 @@ import pytest
 from reqspec import context
 from reqspec import exception
 from reqspec import rpc
+from reqspec.conf import settings as conf_settings
 from reqspec.objects import CellMapping
 from reqspec.objects import Flavor
+from tests.fixtures import settings
 
 
 def test_a_context_crosses_as_a_dict() -> None:
@@ -23,6 +25,19 @@ def test_a_context_crosses_as_a_dict() -> None:
     )
     assert back.request_id == ctx.request_id
     assert back.cell is None
+
+
+def test_a_received_context_holds_the_receivers_settings() -> None:
+    sender = settings.make(scheduler={"max_attempts": 9})
+    receiver = settings.make(scheduler={"max_attempts": 2})
+    ctx = context.get_admin_context(settings=sender)
+    wire = rpc.serializer("conductor").serialize_context(ctx)
+    assert "settings" not in wire
+    back = rpc.serializer("conductor", receiver).deserialize_context(wire)
+    assert back.settings is receiver
+    # A server given none: the process default.
+    conf_settings.set_default(receiver)
+    assert rpc.serializer("x").deserialize_context(wire).settings is receiver
 
 
 def test_a_context_aimed_at_a_cell_is_not_sent() -> None:
