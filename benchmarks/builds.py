@@ -44,6 +44,7 @@ from reqspec import conf  # noqa: E402
 from reqspec import context  # noqa: E402
 from reqspec import objects  # noqa: E402
 from reqspec.conductor import build  # noqa: E402
+from reqspec.conf import settings as conf_settings  # noqa: E402
 from reqspec.db import engines  # noqa: E402
 from reqspec.db import migration  # noqa: E402
 
@@ -64,7 +65,7 @@ def databases(backend: str, admin_url: str) -> Iterator[list[str]]:
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="reqspec-builds-") as tmp:
             urls = [
-                engines.sqlite_url(os.path.join(tmp, f"{n}.sqlite"))
+                conf_settings.sqlite_url(os.path.join(tmp, f"{n}.sqlite"))
                 for n in names
             ]
             _migrate(urls)

@@ -33,6 +33,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from benchmarks import reqspec_impl
 from benchmarks import workload
 from reqspec import objects
+from reqspec.conf import settings as conf_settings
 from reqspec.db import engines
 from reqspec.db import migration
 from reqspec.db import request_specs as db
@@ -81,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="reqspec-floor-") as tmp:
-        api = engines.sqlite_url(os.path.join(tmp, "api.sqlite"))
-        cell = engines.sqlite_url(os.path.join(tmp, "cell.sqlite"))
+        api = conf_settings.sqlite_url(os.path.join(tmp, "api.sqlite"))
+        cell = conf_settings.sqlite_url(os.path.join(tmp, "cell.sqlite"))
         migration.db_sync("api", api)
         migration.db_sync("cell", cell)
         store = reqspec_impl.ReqspecStore(api, cell)

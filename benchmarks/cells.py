@@ -66,6 +66,7 @@ RSS_GROWTH_LIMIT = 0.10
 @contextlib.contextmanager
 def cloud(backend: str, cells: int) -> Iterator[tuple[str, list[str]]]:
     """An empty, migrated API database and ``cells`` cell databases."""
+    from reqspec.conf import settings as conf_settings
     from reqspec.db import engines
     from reqspec.db import migration
 
@@ -73,7 +74,7 @@ def cloud(backend: str, cells: int) -> Iterator[tuple[str, list[str]]]:
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="reqspec-cells-") as tmp:
             urls = [
-                engines.sqlite_url(os.path.join(tmp, f"{label}.sqlite"))
+                conf_settings.sqlite_url(os.path.join(tmp, f"{label}.sqlite"))
                 for label in labels
             ]
             _migrate(migration, urls)

@@ -57,14 +57,15 @@ BULK = 1000
 @contextlib.contextmanager
 def databases(backend: str, admin_url: str) -> Iterator[tuple[str, str]]:
     """A fresh (api, cell) pair of URLs, migrated to head, dropped after."""
+    from reqspec.conf import settings as conf_settings
     from reqspec.db import engines
     from reqspec.db import migration
 
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="reqspec-bench-") as tmp:
             urls = (
-                engines.sqlite_url(os.path.join(tmp, "api.sqlite")),
-                engines.sqlite_url(os.path.join(tmp, "cell.sqlite")),
+                conf_settings.sqlite_url(os.path.join(tmp, "api.sqlite")),
+                conf_settings.sqlite_url(os.path.join(tmp, "cell.sqlite")),
             )
             _migrate(migration, urls)
             yield urls

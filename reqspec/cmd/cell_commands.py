@@ -18,7 +18,7 @@ from reqspec import context
 from reqspec import exception
 from reqspec.cmd import databases
 from reqspec.cmd import output
-from reqspec.db import engines
+from reqspec.conf import settings as conf_settings
 from reqspec.db import urls
 from reqspec.objects import CellMapping
 
@@ -89,11 +89,12 @@ def register(subparsers: Any) -> None:
 
 
 def default_connection(name: str) -> str:
-    url: str | None = CONF.database.connection
+    settings = conf_settings.get_default()
+    url = settings.database.default_cell_connection
     if url:
         return url
-    return engines.sqlite_url(
-        os.path.join(CONF.state_path, f"cell-{name}.sqlite")
+    return conf_settings.sqlite_url(
+        os.path.join(settings.state_path, f"cell-{name}.sqlite")
     )
 
 

@@ -11,7 +11,7 @@ from reqspec import conf
 from reqspec import context
 from reqspec import exception
 from reqspec.cmd import output
-from reqspec.db import engines
+from reqspec.conf import settings as conf_settings
 from reqspec.db import urls
 from reqspec.objects import CellMapping
 
@@ -25,10 +25,12 @@ def _unknown_sections() -> list[str]:
     return sorted(s for s in CONF.list_all_sections() if s not in known)
 
 
-def _api_source() -> str:
-    if CONF.api_database.connection:
+def _api_source(settings: conf_settings.Settings) -> str:
+    if not settings.database.api_connection_is_default:
         return "[api_database] connection"
-    why = [f"no [api_database] connection: the default in {CONF.state_path}"]
+    why = [
+        "no [api_database] connection: the default in " + settings.state_path
+    ]
     if not CONF.config_file and not CONF.config_dir:
         why.append("no --config-file given")
     unknown = _unknown_sections()
@@ -44,8 +46,9 @@ def api_url(create: bool = False) -> str:
     """The API database URL, announced; unless ``create``, it must exist
     and answer (one connection: a missing database is then named as such
     whatever the command does first)."""
-    url = engines.api_database_url()
-    output.using(API_LABEL, urls.mask(url), _api_source())
+    settings = conf_settings.get_default()
+    url = settings.database.api_connection
+    output.using(API_LABEL, urls.mask(url), _api_source(settings))
     if create:
         urls.check(url, API_LABEL)
     else:

@@ -1,20 +1,24 @@
-"""One oslo.db transaction factory per database URL, created once.
+"""The process's databases: one engine and pool per URL and settings.
 
 Every database reqspec talks to (the API database, each cell database) gets
-one ``enginefacade`` transaction context manager, keyed by its URL and kept
-for the life of the process; its engine and connection pool are reused by
-every call. Nothing here decides *which* database a call uses: that is the
-context's job (see ``reqspec.db.transactions``).
+one ``enginefacade`` transaction context manager, created on first use and
+kept for the life of the process; its engine and connection pool are
+reused by every call. Nothing here decides *which* database a call uses:
+that is the context's job (see ``reqspec.db.transactions``), and so is
+*how* its engine is configured: the context's settings
+(``ctx.settings.database``, resolved once from ``[api_database]`` and
+``[database]``) give each database an ``EngineSettings``.
 
-One departure from oslo.db's defaults: oslo.db gives SQLite files a
-``NullPool``, which opens a new connection (and re-runs every connect
-hook) per transaction, several times the cost of the statement itself.
-SQLite files here get a real pool, WAL journaling with synchronous=FULL (a
-committed spec survives a power cut), a busy timeout so concurrent writers
-wait instead of failing, and SQLAlchemy's documented recipe for correct
-transactions on pysqlite (explicit BEGIN). Server backends use oslo.db's
-engine with one change: instead of a ping before every transaction, only a
-connection that sat idle in the pool is pinged before reuse.
+A database is keyed by its URL *and* those engine settings. Two contexts
+whose settings agree share one pool; two whose settings differ for the
+same URL (another pool size, timeout or ``wsrep_sync_wait``) get one each,
+rather than whichever came first silently serving both.
+
+oslo.db is configured once per database, explicitly: every engine option
+comes from the settings, and oslo.db is never left to read ``CONF`` on its
+own when the engine starts. Engines are oslo.db's, except for SQLite files
+(``reqspec.db.sqlite_files``) and two changes on servers
+(``reqspec.db.server_engines``).
 
 Cell databases (every database but the API database) get pools sized by
 ``[database] cell_pool_size`` and ``cell_max_overflow``, a connect
@@ -23,13 +27,6 @@ seconds by one background thread: a process that has reached many cells
 keeps connections open only to those it is using. Pools hand out the
 most recently returned connection first (LIFO), so connections beyond
 what the load needs stay idle long enough to be closed.
-
-On a Galera node (MariaDB with ``wsrep_on``), every new connection sets
-``wsrep_sync_wait`` (``mysql_wsrep_sync_wait``; reqspec uses 3 when it is
-unset): a read, UPDATE or DELETE then waits until the node has applied
-every write the cluster committed before it, so a spec saved through one
-node is read back through any other. oslo.db would set it on any MySQL server,
-and a server without Galera may not know the variable at all.
 """
 
 import dataclasses
@@ -39,7 +36,6 @@ import os
 import threading
 import time
 from typing import Any
-import urllib.parse
 
 from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import engines as oslo_engines
@@ -47,110 +43,52 @@ from oslo_db.sqlalchemy import exc_filters
 from oslo_db.sqlalchemy import orm as oslo_orm
 import sqlalchemy as sa
 
-from reqspec import conf
 from reqspec import exception
+from reqspec.conf import database as database_opts
+from reqspec.conf import settings as conf_settings
+from reqspec.conf.settings import EngineSettings
+from reqspec.db import server_engines
+from reqspec.db import sqlite_files
 from reqspec.db import urls
 
-CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
-#: Seconds a SQLite writer waits for another writer's lock.
-SQLITE_BUSY_TIMEOUT = 60
 
-
-def is_sqlite_file(url: sa.engine.URL) -> bool:
-    return url.get_backend_name() == "sqlite" and url.database not in (
-        None,
-        "",
-        ":memory:",
-    )
-
-
-def _create_sqlite_file_engine(
-    url: sa.engine.URL, engine_args: dict[str, Any], create: bool
+def create_engine(
+    url: str, create: bool = False, **engine_args: Any
 ) -> sa.engine.Engine:
-    synchronous = (
-        "FULL" if engine_args.get("sqlite_synchronous", True) else "OFF"
-    )
-    engine = sa.create_engine(
-        url,
-        poolclass=sa.pool.QueuePool,
-        pool_use_lifo=True,
-        pool_size=engine_args.get("max_pool_size") or 5,
-        max_overflow=engine_args.get("max_overflow") or 10,
-        connect_args={
-            "timeout": SQLITE_BUSY_TIMEOUT,
-            "check_same_thread": False,
-        },
-    )
+    """An engine for ``url``: oslo.db's, except for SQLite files.
 
-    if not create and url.query.get("uri") != "true":
-        opened = _open_existing(url)
+    It does not connect: an unreachable server is reported on first use
+    (oslo.db would otherwise retry for minutes before failing).
 
-        @sa.event.listens_for(engine, "do_connect")
-        def _open_only(
-            dialect: Any, record: Any, cargs: list[Any], cparams: Any
-        ) -> None:
-            cargs[:1] = [opened]
-            cparams["uri"] = True
-
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_con: Any, record: Any) -> None:
-        # Hand transaction control to SQLAlchemy (see do_begin below).
-        dbapi_con.isolation_level = None
-        dbapi_con.execute("PRAGMA journal_mode=WAL")
-        dbapi_con.execute(f"PRAGMA synchronous={synchronous}")
-        dbapi_con.execute("PRAGMA foreign_keys=ON")
-        record.info["pid"] = os.getpid()
-
-    @sa.event.listens_for(engine, "checkin")
-    def _on_checkin(dbapi_con: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    @sa.event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_con: Any, record: Any, proxy: Any) -> None:
-        # A pooled connection must not cross a fork.
-        if record.info.get("pid") != os.getpid():
-            record.dbapi_connection = proxy.dbapi_connection = None
-            raise sa.exc.DisconnectionError("connection belongs to a parent")
-
-    # SQLAlchemy's recipe emits BEGIN from a "begin" event through
-    # exec_driver_sql, the whole statement machinery, an eighth of the time
-    # of a one-row read. The dialect's own begin hook does the same on the
-    # driver connection, and SQLAlchemy still wraps its errors.
-    def _do_begin(dbapi_con: Any) -> None:
-        dbapi_con.execute("BEGIN")
-
-    engine.dialect.do_begin = _do_begin  # type: ignore[method-assign,assignment]
-
-    # oslo.db's filters turn driver errors into DBDuplicateEntry,
-    # DBDeadlock, DBConnectionError... on this engine too.
-    exc_filters.register_engine(engine)
+    An SQLite file is only opened, never created (connecting to a missing
+    one fails; ``DatabaseMissing`` is what callers see), unless ``create``
+    is true: then its directory and the file are made on first connect.
+    Only commands meant to create a database pass it (``db sync``, plain
+    ``alembic upgrade``); every engine of ``database()`` opens only.
+    """
+    engine_args.setdefault("max_retries", 0)
+    engine_args.setdefault("mysql_sql_mode", "TRADITIONAL")
+    # Applied by server_engines, and only on Galera (oslo.db would set it
+    # on every MySQL server).
+    sync_wait = engine_args.pop("mysql_wsrep_sync_wait", None)
+    if sync_wait is None:
+        sync_wait = database_opts.DEFAULT_WSREP_SYNC_WAIT
+    parsed = sa.engine.make_url(url)
+    if sqlite_files.is_sqlite_file(parsed):
+        engine = sqlite_files.create_file_engine(parsed, engine_args, create)
+    else:
+        engine = oslo_engines.create_engine(
+            url,
+            _engine_target=functools.partial(
+                server_engines.create_server_engine,
+                wsrep_sync_wait=sync_wait,
+            ),
+            **engine_args,
+        )
     _drop_savepoint_bookkeeping(engine)
     return engine
-
-
-def missing_sqlite_file(url: str | sa.engine.URL) -> str | None:
-    """The path of ``url``'s SQLite file if it is one and does not exist
-    (what ``DatabaseMissing`` reports); None otherwise."""
-    parsed = sa.engine.make_url(url)
-    if not is_sqlite_file(parsed):
-        return None
-    path = os.path.abspath(parsed.database or "")
-    return None if os.path.exists(path) else path
-
-
-def _open_existing(url: sa.engine.URL) -> str:
-    """A URI of the same SQLite file, opened read/write but never created.
-
-    sqlite3 creates a missing file on connect; a reader aimed at a cell
-    whose file is not there would leave an empty database (and its
-    directory) behind. Opened as a ``mode=rw`` URI, connecting fails
-    instead.
-    """
-    path = os.path.abspath(url.database or "")
-    # In a URI, '?', '#' and '%' in the path must be escaped.
-    return "file:" + urllib.parse.quote(path, safe="/") + "?mode=rw"
 
 
 def _drop_savepoint_bookkeeping(engine: sa.engine.Engine) -> None:
@@ -176,107 +114,6 @@ def _drop_savepoint_bookkeeping(engine: sa.engine.Engine) -> None:
         engine._has_events = False
 
 
-def create_engine(
-    url: str, create: bool = False, **engine_args: Any
-) -> sa.engine.Engine:
-    """An engine for ``url``: oslo.db's, except for SQLite files.
-
-    It does not connect: an unreachable server is reported on first use
-    (oslo.db would otherwise retry for minutes before failing).
-
-    An SQLite file is only opened, never created (connecting to a missing
-    one fails; ``DatabaseMissing`` is what callers see), unless ``create``
-    is true: then its directory and the file are made on first connect.
-    Only commands meant to create a database pass it (``db sync``, plain
-    ``alembic upgrade``); every engine of ``database()`` opens only.
-    """
-    engine_args.setdefault("max_retries", 0)
-    engine_args.setdefault("mysql_sql_mode", "TRADITIONAL")
-    # Applied here, and only on Galera (oslo.db would set it everywhere).
-    sync_wait = engine_args.pop("mysql_wsrep_sync_wait", None)
-    if sync_wait is None:
-        sync_wait = conf.database.DEFAULT_WSREP_SYNC_WAIT
-    parsed = sa.engine.make_url(url)
-    if is_sqlite_file(parsed):
-        if create:
-            directory = os.path.dirname(os.path.abspath(parsed.database or ""))
-            os.makedirs(directory, exist_ok=True)
-        return _create_sqlite_file_engine(parsed, engine_args, create)
-    engine: sa.engine.Engine = oslo_engines.create_engine(
-        url,
-        _engine_target=functools.partial(
-            _create_server_engine, wsrep_sync_wait=sync_wait
-        ),
-        **engine_args,
-    )
-    _drop_savepoint_bookkeeping(engine)
-    return engine
-
-
-def _create_server_engine(
-    url: sa.engine.URL, wsrep_sync_wait: int, **engine_args: Any
-) -> tuple[sa.engine.Engine, sa.engine.Engine]:
-    # oslo.db asks for pool_pre_ping, a SELECT 1 round trip before every
-    # transaction: on a local PostgreSQL that is a third of the time of a
-    # one-row read. Ping only connections that sat idle long enough for a
-    # server restart or a firewall to have dropped them; a connection lost
-    # in between still fails cleanly (DatabaseUnavailable) and SQLAlchemy
-    # then replaces the whole pool.
-    engine_args["pool_pre_ping"] = False
-    engine_args["pool_use_lifo"] = True
-    engine = sa.create_engine(url, **engine_args)
-    _ping_when_idle(engine)
-    if engine.dialect.name == "mysql":
-        _sync_wait_on_galera(engine, wsrep_sync_wait)
-    return engine, engine
-
-
-def _sync_wait_on_galera(engine: sa.engine.Engine, sync_wait: int) -> None:
-    error = engine.dialect.loaded_dbapi.Error
-
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_con: Any, record: Any) -> None:
-        cursor = dbapi_con.cursor()
-        try:
-            try:
-                # MySQL without wsrep does not know the variable.
-                cursor.execute("SELECT @@GLOBAL.wsrep_on")
-                galera = bool(cursor.fetchone()[0])
-            except error:
-                galera = False
-            record.info["galera"] = galera
-            if galera:
-                cursor.execute("SET SESSION wsrep_sync_wait = %s", [sync_wait])
-        finally:
-            cursor.close()
-
-
-#: Seconds a pooled server connection may sit unused and still be handed
-#: out without a ping.
-IDLE_PING_SECONDS = 5.0
-
-
-def _ping_when_idle(engine: sa.engine.Engine) -> None:
-    dialect = engine.dialect
-
-    @sa.event.listens_for(engine, "checkin")
-    def _on_checkin(dbapi_con: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    @sa.event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_con: Any, record: Any, proxy: Any) -> None:
-        idle_since = record.info.get("idle_since")
-        if idle_since is None:
-            return  # just connected
-        if time.monotonic() - idle_since < IDLE_PING_SECONDS:
-            return
-        try:
-            dialect.do_ping(dbapi_con)
-        except dialect.loaded_dbapi.Error as err:
-            # The pool retries the checkout on a new connection.
-            raise sa.exc.DisconnectionError(str(err)) from err
-
-
 class _TransactionFactory(enginefacade._TransactionFactory):
     # The one hook oslo.db offers for choosing how engines are built.
     def _setup_for_connection(
@@ -289,6 +126,18 @@ class _TransactionFactory(enginefacade._TransactionFactory):
             raise exception.DatabaseNotConfigured(database="A database")
         engine = create_engine(sql_connection, **engine_kwargs)
         return engine, oslo_orm.get_maker(engine=engine, **maker_kwargs)
+
+    def _start(
+        self,
+        conf: Any = False,
+        connection: str | None = None,
+        slave_connection: str | None = None,
+    ) -> None:
+        # Everything was given to configure(); without conf=None oslo.db
+        # would fill in what was not from the global CONF's [database].
+        super()._start(
+            conf=None, connection=connection, slave_connection=slave_connection
+        )
 
 
 class _TransactionContextManager(enginefacade._TransactionContextManager):
@@ -321,27 +170,28 @@ class Database:
 
 
 _lock = threading.Lock()
-_databases: dict[str, Database] = {}
+_databases: dict[tuple[str, EngineSettings], Database] = {}
 
 
-def database(url: str) -> Database:
-    """The process-wide ``Database`` for ``url``, created on first use."""
-    db = _databases.get(url)
+def database(url: str, settings: EngineSettings | None = None) -> Database:
+    """The process-wide ``Database`` for ``url`` built with ``settings``,
+    created on first use. Without settings: the API database's engine
+    settings of a configuration that sets nothing (tests and tools that
+    need an engine on a URL rather than a context's database)."""
+    if settings is None:
+        settings = conf_settings.defaults().database.api_engine
+    key = (url, settings)
+    db = _databases.get(key)
     if db is not None:
         return db
     with _lock:
-        db = _databases.get(url)
+        db = _databases.get(key)
         if db is None:
             # A cell mapping may hold anything: refuse it here, typed,
             # rather than as a SQLAlchemy error on first use.
             urls.check(url, "a database")
             manager = _TransactionContextManager()
-            extra = {}
-            api_sync_wait = CONF.api_database.mysql_wsrep_sync_wait
-            if api_sync_wait is not None and url == api_database_url():
-                extra["mysql_wsrep_sync_wait"] = api_sync_wait
             manager.configure(
-                **extra,
                 connection=url,
                 # oslo.db's checkin hook yields to eventlet with a sleep(0)
                 # on every checkin; reqspec does not run under eventlet.
@@ -349,57 +199,68 @@ def database(url: str) -> Database:
                 # Fail on first use with a clear error instead of retrying
                 # an unreachable server for minutes at engine start.
                 max_retries=0,
-                **_cell_settings(url),
+                **engine_options(url, settings),
             )
-            idle = None
-            if url != api_database_url():
-                idle = CONF.database.cell_pool_idle_timeout or None
             db = Database(
                 url=url,
                 manager=manager,
                 reader=manager.reader.connection,
                 writer=manager.writer.connection,
-                idle_timeout=idle,
+                idle_timeout=settings.idle_timeout,
             )
-            _databases[url] = db
-            if idle:
+            _databases[key] = db
+            if db.idle_timeout:
                 _start_reaper()
     return db
 
 
-def _cell_settings(url: str) -> dict[str, Any]:
-    """Engine settings of a cell database (none for the API database)."""
-    if url == api_database_url():
-        return {}
-    settings: dict[str, Any] = {
-        "max_pool_size": CONF.database.cell_pool_size,
-        "max_overflow": CONF.database.cell_max_overflow,
+def engine_options(url: str, settings: EngineSettings) -> dict[str, Any]:
+    """oslo.db's ``configure()`` arguments for ``url`` with ``settings``."""
+    options: dict[str, Any] = {
+        "max_pool_size": settings.max_pool_size,
+        "max_overflow": settings.max_overflow,
+        "pool_timeout": settings.pool_timeout,
+        "connection_recycle_time": settings.connection_recycle_time,
+        "connection_debug": settings.connection_debug,
+        "connection_trace": settings.connection_trace,
+        "mysql_sql_mode": settings.mysql_sql_mode,
+        "mysql_wsrep_sync_wait": settings.mysql_wsrep_sync_wait,
+        "sqlite_synchronous": settings.sqlite_synchronous,
+        "connection_parameters": settings.connection_parameters,
     }
-    if sa.engine.make_url(url).get_backend_name() in ("postgresql", "mysql"):
+    backend = sa.engine.make_url(url).get_backend_name()
+    if settings.connect_timeout is not None and backend in (
+        "postgresql",
+        "mysql",
+    ):
         # Both drivers take it as a URL parameter; without it a server
         # that accepts the TCP connection and then stays silent holds a
         # connecting thread for as long as TCP keeps the socket.
-        params = f"connect_timeout={CONF.database.cell_connect_timeout}"
-        if sa.engine.make_url(url).get_backend_name() == "mysql":
+        params = f"connect_timeout={settings.connect_timeout}"
+        if backend == "mysql" and settings.read_timeout is not None:
             # PyMySQL's connect_timeout covers the TCP connect only; the
             # server's greeting is read under read_timeout.
-            params += f"&read_timeout={CONF.database.cell_read_timeout}"
-        settings["connection_parameters"] = params
-    return settings
+            params += f"&read_timeout={settings.read_timeout}"
+        options["connection_parameters"] = params
+    return options
 
 
 def open_connections(url: str) -> int:
-    """Connections the pool of ``url`` holds open now (in use or idle)."""
-    db = _databases.get(url)
-    if db is None or not db.manager.is_started:
-        return 0
-    pool = db.engine.pool
-    idle = _idle_queue(pool)
-    if idle is None:
-        return 0
-    with idle.mutex:
-        live = sum(r.dbapi_connection is not None for r in idle.queue)
-    return live + int(pool.checkedout())  # type: ignore[attr-defined]
+    """Connections the pools of ``url`` hold open now (in use or idle)."""
+    with _lock:
+        found = [db for db in _databases.values() if db.url == url]
+    total = 0
+    for db in found:
+        if not db.manager.is_started:
+            continue
+        pool = db.engine.pool
+        idle = _idle_queue(pool)
+        if idle is None:
+            continue
+        with idle.mutex:
+            live = sum(r.dbapi_connection is not None for r in idle.queue)
+        total += live + int(pool.checkedout())  # type: ignore[attr-defined]
+    return total
 
 
 def _idle_queue(pool: sa.pool.Pool) -> Any:
@@ -471,23 +332,12 @@ def _reap_forever() -> None:
         time.sleep(max(0.1, min(shortest / 4, 10.0)))
 
 
-def api_database_url() -> str:
-    """``[api_database] connection``, or an SQLite file in the state path."""
-    url: str | None = CONF.api_database.connection
-    if url:
-        return url
-    return sqlite_url(os.path.join(CONF.state_path, "api.sqlite"))
-
-
-def sqlite_url(path: str) -> str:
-    return "sqlite:///" + os.path.abspath(path)
-
-
 def dispose(url: str) -> None:
-    """Close the pool of ``url`` and forget its engine."""
+    """Close the pools of ``url`` and forget its engines."""
     with _lock:
-        db = _databases.pop(url, None)
-    if db is not None:
+        found = [key for key in _databases if key[0] == url]
+        dbs = [_databases.pop(key) for key in found]
+    for db in dbs:
         db.dispose()
 
 

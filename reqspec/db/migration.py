@@ -30,7 +30,9 @@ from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
 from reqspec import exception
+from reqspec.conf import settings as conf_settings
 from reqspec.db import engines
+from reqspec.db import sqlite_files
 from reqspec.db import urls
 
 LOG = logging.getLogger(__name__)
@@ -93,7 +95,7 @@ def _connect(
     else:
         urls.check_exists(url, label)
     engine = None
-    path = None if create else engines.missing_sqlite_file(url)
+    path = None if create else sqlite_files.missing_sqlite_file(url)
     if path is not None:
         raise exception.DatabaseMissing(database=label, path=path)
     try:
@@ -287,7 +289,9 @@ def _plain_alembic_url(context: Any, database: str) -> str:
     if url:
         return url
     if database == "api":
-        return engines.api_database_url()
+        # Plain alembic reads no reqspec configuration file: CONF's
+        # defaults, or the process's settings if something set them.
+        return conf_settings.get_default().database.api_connection
     raise SystemExit(
         "a cell database has no default URL: pass -x url=<SQLAlchemy URL>"
     )

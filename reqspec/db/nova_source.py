@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from reqspec import exception
 from reqspec.db import engines
+from reqspec.db import sqlite_files
 
 LABEL = "the Nova API database"
 
@@ -64,7 +65,7 @@ class NovaSource:
     def __init__(self, url: str) -> None:
         self._engine: sa.engine.Engine | None = None
         parsed = sa.engine.make_url(url)
-        if engines.is_sqlite_file(parsed) and not os.path.exists(
+        if sqlite_files.is_sqlite_file(parsed) and not os.path.exists(
             parsed.database or ""
         ):
             # Opening it would create an empty database file: refuse.
@@ -121,7 +122,7 @@ class NovaSource:
 
 def read_only_engine(url: sa.engine.URL) -> sa.engine.Engine:
     """An engine on ``url`` whose every connection refuses to write."""
-    if engines.is_sqlite_file(url):
+    if sqlite_files.is_sqlite_file(url):
         path = os.path.abspath(url.database or "")
         uri = "file:" + sqlite_uri_path(path) + "?mode=ro"
 

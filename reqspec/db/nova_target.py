@@ -22,6 +22,7 @@ from reqspec import exception
 from reqspec.db import base
 from reqspec.db import engines
 from reqspec.db import nova_source
+from reqspec.db import sqlite_files
 
 _table = sa.table(
     "request_specs",
@@ -57,7 +58,7 @@ class NovaTarget:
 
     def __init__(self, url: str) -> None:
         parsed = sa.engine.make_url(url)
-        if engines.is_sqlite_file(parsed):
+        if sqlite_files.is_sqlite_file(parsed):
             if not os.path.exists(parsed.database or ""):
                 raise exception.DatabaseUnavailable(
                     database=nova_source.LABEL,

@@ -62,6 +62,7 @@ import sqlalchemy as sa
 from reqspec import exception
 from reqspec.db import engines
 from reqspec.db import error_codes
+from reqspec.db import sqlite_files
 from reqspec.db import urls
 
 if TYPE_CHECKING:
@@ -99,9 +100,11 @@ def aborted_attempts() -> int:
     return _aborted.value
 
 
-def _database(url: str, label: str) -> engines.Database:
+def _database(url: str, ctx: "RequestContext", label: str) -> engines.Database:
+    # The context's settings say how this database's engine is built
+    # (pool sizes, timeouts: a cell's, unless it is the API database).
     try:
-        return engines.database(url)
+        return engines.database(url, ctx.settings.database.engine_for(url))
     except exception.InvalidDatabaseURL as err:
         # The engine layer does not know which database the URL is for.
         raise exception.InvalidDatabaseURL(
@@ -112,18 +115,24 @@ def _database(url: str, label: str) -> engines.Database:
 def _context_database(ctx: "RequestContext") -> engines.Database:
     cell = ctx.cell
     if cell is None:
-        return _database(engines.api_database_url(), ctx.database)
-    return _database(cell.database_connection, ctx.database)
+        return _api_database(ctx)
+    return _database(cell.database_connection, ctx, ctx.database)
 
 
 def _api_database(ctx: "RequestContext") -> engines.Database:
-    return _database(engines.api_database_url(), "the API database")
+    database = ctx.settings.database
+    try:
+        return engines.database(database.api_connection, database.api_engine)
+    except exception.InvalidDatabaseURL as err:
+        raise exception.InvalidDatabaseURL(
+            database="the API database", reason=err.kwargs["reason"]
+        ) from None
 
 
 def _cell_database(ctx: "RequestContext") -> engines.Database:
     if ctx.cell is None:
         raise exception.CellNotTargeted(operation="This call")
-    return _database(ctx.cell.database_connection, ctx.database)
+    return _database(ctx.cell.database_connection, ctx, ctx.database)
 
 
 # (id(context), database URL) of the transactions this thread is running;
@@ -235,7 +244,7 @@ def _classify(
         return err
     if driver_error and not connected:
         # SQLite files are opened, never created (engines.create_engine).
-        path = engines.missing_sqlite_file(url)
+        path = sqlite_files.missing_sqlite_file(url)
         if path is not None:
             return exception.DatabaseMissing(database=ctx.database, path=path)
     if isinstance(err, db_exc.DBNonExistentDatabase) or (

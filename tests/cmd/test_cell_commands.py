@@ -10,6 +10,7 @@ from oslo_utils import uuidutils
 import pytest
 import sqlalchemy as sa
 
+from reqspec.conf import settings as conf_settings
 from reqspec.db import api_models
 from reqspec.db import cell_models
 from reqspec.db import engines
@@ -37,7 +38,9 @@ def missing_database(env: Fresh) -> str:
     url = sa.engine.make_url(env.cell_url)
     if url.get_backend_name() == "sqlite":
         directory = os.path.dirname(env.config_file)
-        return engines.sqlite_url(os.path.join(directory, "no", "db.sqlite"))
+        return conf_settings.sqlite_url(
+            os.path.join(directory, "no", "db.sqlite")
+        )
     never = url.set(database="reqspec_never_created")
     return never.render_as_string(hide_password=False)
 

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from reqspec.cmd import manage
-from reqspec.db import engines
+from reqspec.conf import settings as conf_settings
 from tests.cmd.test_cell_commands import missing_database
 from tests.cmd.test_cell_commands import one_error
 from tests.cmd.test_manage import Fresh
@@ -201,7 +201,7 @@ def test_upgrade_check_fails_while_a_cell_is_unusable(
     gone = os.path.join(str(tmp_path), "gone.sqlite")
     for name, url in [
         ("down", "postgresql+psycopg2://nobody@127.0.0.1:1/nowhere"),
-        ("gone", engines.sqlite_url(gone)),
+        ("gone", conf_settings.sqlite_url(gone)),
         ("nodb", missing_database(fresh)),
     ]:
         create = ["cell", "create", "--name", name, "--connection", url]

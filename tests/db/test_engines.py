@@ -1,4 +1,5 @@
-"""Engines: one per URL for the life of the process, pooled, durable."""
+"""Engines: one per URL and settings for the life of the process, pooled,
+durable."""
 
 import datetime
 import os
@@ -11,13 +12,16 @@ from oslo_db import exception as db_exc
 import pytest
 import sqlalchemy as sa
 
-from reqspec import conf
+from reqspec import context
+from reqspec.conf import settings as conf_settings
+from reqspec.conf.settings import EngineSettings
 from reqspec.db import api_models
 from reqspec.db import engines
+from reqspec.db import server_engines
+from reqspec.db import sqlite_files
 from tests.conftest import Env
+from tests.fixtures import settings as test_settings
 from tests.fixtures.proxy import Proxy
-
-CONF = conf.CONF
 
 
 def _existing(directory: object, name: str) -> str:
@@ -33,8 +37,8 @@ def test_a_missing_sqlite_file_is_opened_never_created(
     """Issue 13: connecting used to create the directory and an empty
     database file."""
     path = tmp_path / "nowhere" / "cell.sqlite"
-    url = engines.sqlite_url(str(path))
-    assert engines.missing_sqlite_file(url) == str(path)
+    url = conf_settings.sqlite_url(str(path))
+    assert sqlite_files.missing_sqlite_file(url) == str(path)
     try:
         with pytest.raises(db_exc.DBError, match="unable to open"):
             engines.database(url).engine.connect()
@@ -48,13 +52,13 @@ def test_a_missing_sqlite_file_is_opened_never_created(
             pass
     finally:
         engine.dispose()
-    assert path.exists() and engines.missing_sqlite_file(url) is None
+    assert path.exists() and sqlite_files.missing_sqlite_file(url) is None
 
 
 def test_a_path_that_needs_escaping_in_a_uri_opens(
     tmp_path: pathlib.Path,
 ) -> None:
-    url = engines.sqlite_url(_existing(tmp_path, "odd #%name.sqlite"))
+    url = conf_settings.sqlite_url(_existing(tmp_path, "odd #%name.sqlite"))
     try:
         with engines.database(url).engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
@@ -64,7 +68,7 @@ def test_a_path_that_needs_escaping_in_a_uri_opens(
 
 
 def test_one_database_object_per_url(tmp_path: object) -> None:
-    url = engines.sqlite_url(os.path.join(str(tmp_path), "a.sqlite"))
+    url = conf_settings.sqlite_url(os.path.join(str(tmp_path), "a.sqlite"))
     first = engines.database(url)
     assert engines.database(url) is first
     assert first.engine is engines.database(url).engine
@@ -76,7 +80,7 @@ def test_one_database_object_per_url(tmp_path: object) -> None:
 def test_sqlite_files_are_pooled_durable_and_wait_for_locks(
     tmp_path: object,
 ) -> None:
-    url = engines.sqlite_url(_existing(tmp_path, "b.sqlite"))
+    url = conf_settings.sqlite_url(_existing(tmp_path, "b.sqlite"))
     engine = engines.database(url).engine
     try:
         assert isinstance(engine.pool, sa.pool.QueuePool)
@@ -97,7 +101,7 @@ def test_sqlite_files_are_pooled_durable_and_wait_for_locks(
 def test_sqlite_transactions_are_real(tmp_path: object) -> None:
     # pysqlite on its own does not BEGIN before a SELECT; a writer that
     # fails after its first statement must leave nothing behind.
-    url = engines.sqlite_url(_existing(tmp_path, "c.sqlite"))
+    url = conf_settings.sqlite_url(_existing(tmp_path, "c.sqlite"))
     engine = engines.database(url).engine
     try:
         with engine.begin() as conn:
@@ -111,15 +115,9 @@ def test_sqlite_transactions_are_real(tmp_path: object) -> None:
         engines.dispose(url)
 
 
-def test_api_database_defaults_to_a_file_in_the_state_path(
-    tmp_path: object,
-) -> None:
-    CONF.set_override("state_path", str(tmp_path))
-    assert engines.api_database_url() == engines.sqlite_url(
-        os.path.join(str(tmp_path), "api.sqlite")
-    )
-    CONF.set_override("connection", "sqlite:////x.db", group="api_database")
-    assert engines.api_database_url() == "sqlite:////x.db"
+def _cell_engine(**options: object) -> EngineSettings:
+    """A cell database's engine settings with ``[database]`` ``options``."""
+    return test_settings.make(database=options).database.cell_engine
 
 
 def test_engines_are_reused_across_calls(db: Env) -> None:
@@ -130,6 +128,31 @@ def test_engines_are_reused_across_calls(db: Env) -> None:
     objects.CellMapping.get_all(db.ctx)
     objects.CellMapping.get_by_name(db.ctx, "cell1")
     assert engines.database(db.api_url).engine is engine
+    # Another context with the same settings shares the engine too.
+    other = context.get_admin_context(
+        settings=test_settings.make(api_database={"connection": db.api_url})
+    )
+    objects.CellMapping.get_all(other)
+    assert engines.database(db.api_url).engine is engine
+
+
+def test_one_url_with_other_engine_settings_gets_a_pool_of_its_own(
+    tmp_path: object,
+) -> None:
+    url = conf_settings.sqlite_url(_existing(tmp_path, "c.sqlite"))
+    small, large = _cell_engine(cell_pool_size=1), _cell_engine()
+    try:
+        assert engines.database(url, small) is engines.database(
+            url, _cell_engine(cell_pool_size=1)
+        )
+        assert engines.database(url, small) is not engines.database(url, large)
+        sizes = [engines.database(url, s).engine.pool for s in (small, large)]
+        assert [p.size() for p in sizes] == [1, 5]  # type: ignore[attr-defined]
+    finally:
+        engines.dispose(url)
+    # dispose() forgot both.
+    assert engines.open_connections(url) == 0
+    assert not [k for k in engines._databases if k[0] == url]
 
 
 def _kill_the_pooled_connection(db: Env) -> None:
@@ -173,7 +196,7 @@ def test_busy_server_connections_are_not_pinged(
     for _ in range(5):
         objects.CellMapping.get_by_name(db.ctx, "cell1")
     assert pings == []
-    monkeypatch.setattr(engines, "IDLE_PING_SECONDS", 0.0)
+    monkeypatch.setattr(server_engines, "IDLE_PING_SECONDS", 0.0)
     objects.CellMapping.get_by_name(db.ctx, "cell1")
     assert len(pings) == 1
 
@@ -187,7 +210,7 @@ def test_an_idle_connection_the_server_dropped_is_replaced(
     objects.CellMapping.get_all(db.ctx)
     _kill_the_pooled_connection(db)
     # As if the connection had sat idle past the threshold.
-    monkeypatch.setattr(engines, "IDLE_PING_SECONDS", 0.0)
+    monkeypatch.setattr(server_engines, "IDLE_PING_SECONDS", 0.0)
     assert objects.CellMapping.get_by_name(db.ctx, "cell1").name == "cell1"
 
 
@@ -237,14 +260,18 @@ def server_connections(url: str) -> int:
 def test_cell_databases_get_pools_of_their_own_size(
     db: Env, empty_database_url: str
 ) -> None:
-    CONF.set_override("cell_pool_size", 2, group="database")
-    CONF.set_override("cell_max_overflow", 1, group="database")
-    pool = engines.database(empty_database_url).engine.pool
+    settings = test_settings.make(
+        api_database={"connection": db.api_url},
+        database={"cell_pool_size": 2, "cell_max_overflow": 1},
+    ).database
+    cell = settings.engine_for(empty_database_url)
+    pool = engines.database(empty_database_url, cell).engine.pool
     assert (pool.size(), pool._max_overflow) == (2, 1)  # type: ignore[attr-defined]
-    engines.dispose(db.api_url)
-    api_pool = engines.database(db.api_url).engine.pool
-    assert api_pool.size() == CONF.database.max_pool_size  # type: ignore[attr-defined]
-    url = engines.database(empty_database_url).engine.url
+    api = settings.engine_for(db.api_url)
+    assert api == settings.api_engine
+    api_pool = engines.database(db.api_url, api).engine.pool
+    assert api_pool.size() == api.max_pool_size  # type: ignore[attr-defined]
+    url = engines.database(empty_database_url, cell).engine.url
     if db.backend == "sqlite":
         assert "connect_timeout" not in url.query
     else:
@@ -256,8 +283,8 @@ def test_cell_databases_get_pools_of_their_own_size(
 def test_idle_cell_connections_are_closed(
     db: Env, empty_database_url: str
 ) -> None:
-    CONF.set_override("cell_pool_idle_timeout", 0.3, group="database")
-    engine = engines.database(empty_database_url).engine
+    cell = _cell_engine(cell_pool_idle_timeout=0.3)
+    engine = engines.database(empty_database_url, cell).engine
     held = [engine.connect() for _ in range(3)]
     for conn in held:
         conn.exec_driver_sql("SELECT 1")
@@ -279,11 +306,10 @@ def test_idle_cell_connections_are_closed(
 
 
 def test_a_busy_connection_is_not_closed_as_idle(tmp_path: object) -> None:
-    CONF.set_override("cell_pool_idle_timeout", 0.01, group="database")
     path = os.path.join(str(tmp_path), "c.sqlite")
     sqlite3.connect(path).close()  # reqspec opens SQLite files, never makes
-    url = engines.sqlite_url(path)
-    db = engines.database(url)
+    url = conf_settings.sqlite_url(path)
+    db = engines.database(url, _cell_engine(cell_pool_idle_timeout=0.01))
     with db.engine.connect() as conn:
         time.sleep(0.05)
         assert engines.close_idle(db) == 0
@@ -296,12 +322,11 @@ def test_a_busy_connection_is_not_closed_as_idle(tmp_path: object) -> None:
 def test_a_silent_cell_server_fails_to_connect_in_time(
     db: Env, empty_database_url: str
 ) -> None:
-    CONF.set_override("cell_connect_timeout", 2, group="database")
-    CONF.set_override("cell_read_timeout", 2, group="database")
+    impatient = _cell_engine(cell_connect_timeout=2, cell_read_timeout=2)
     proxy = Proxy(empty_database_url)
     try:
         proxy.set_mode("blackhole")
-        engine = engines.database(proxy.url).engine
+        engine = engines.database(proxy.url, impatient).engine
         start = time.monotonic()
         # oslo.db's filters turn the driver's error into its own type.
         with pytest.raises(
@@ -314,8 +339,10 @@ def test_a_silent_cell_server_fails_to_connect_in_time(
         engines.dispose(proxy.url)
 
 
-def _session_sync_wait(url: str) -> int:
-    with engines.database(url).engine.connect() as conn:
+def _session_sync_wait(
+    url: str, settings: EngineSettings | None = None
+) -> int:
+    with engines.database(url, settings).engine.connect() as conn:
         return int(
             conn.exec_driver_sql("SELECT @@SESSION.wsrep_sync_wait").scalar()
         )
@@ -337,20 +364,18 @@ def test_causal_reads_are_asked_of_galera_nodes_only(db: Env) -> None:
 @pytest.mark.galera
 def test_sync_wait_is_configurable_per_database_group(db: Env) -> None:
     cell_url = db.cells[0].database_connection
-    CONF.set_override("mysql_wsrep_sync_wait", 1, group="database")
-    CONF.set_override("mysql_wsrep_sync_wait", 7, group="api_database")
-    engines.dispose(cell_url)
-    engines.dispose(db.api_url)
-    try:
-        assert _session_sync_wait(cell_url) == 1
-        assert _session_sync_wait(db.api_url) == 7
-        CONF.clear_override("mysql_wsrep_sync_wait", group="api_database")
-        engines.dispose(db.api_url)
-        assert _session_sync_wait(db.api_url) == 1
-    finally:
-        # Later tests get engines with the default again.
-        engines.dispose(cell_url)
-        engines.dispose(db.api_url)
+    both = test_settings.make(
+        api_database={"connection": db.api_url, "mysql_wsrep_sync_wait": 7},
+        database={"mysql_wsrep_sync_wait": 1},
+    ).database
+    assert _session_sync_wait(cell_url, both.engine_for(cell_url)) == 1
+    assert _session_sync_wait(db.api_url, both.engine_for(db.api_url)) == 7
+    # Unset in [api_database]: the API database follows [database].
+    cells_only = test_settings.make(
+        api_database={"connection": db.api_url},
+        database={"mysql_wsrep_sync_wait": 1},
+    ).database
+    assert _session_sync_wait(db.api_url, cells_only.api_engine) == 1
 
 
 def test_no_event_per_transaction_yet_errors_are_translated(db: Env) -> None:

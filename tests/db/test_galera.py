@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from reqspec import conf
 from reqspec import context
 from reqspec import exception
 from reqspec import objects
@@ -22,8 +21,6 @@ from reqspec.db import transactions
 from tests.conftest import Env
 from tests.fixtures import galera
 from tests.fixtures import spec_worker
-
-CONF = conf.CONF
 
 pytestmark = [pytest.mark.backends(), pytest.mark.galera]
 

@@ -11,7 +11,6 @@ from alembic import migration as alembic_migration
 import pytest
 import sqlalchemy as sa
 
-from reqspec import conf
 from reqspec import context
 from reqspec import exception
 from reqspec.cmd import manage
@@ -22,6 +21,7 @@ from reqspec.db import migration
 from reqspec.objects import CellMapping
 from reqspec.objects import online_migrations as odm
 from tests.fixtures import identifiers
+from tests.fixtures import settings as test_settings
 from tests.fixtures import specs
 
 METADATA = {
@@ -292,9 +292,9 @@ GROUP_UUID_REVISIONS = {
 
 
 def _context_for(database: str, url: str) -> context.RequestContext:
-    ctx = context.get_admin_context()
+    settings = test_settings.make(api_database={"connection": url})
+    ctx = context.get_admin_context(settings=settings)
     if database == "api":
-        conf.CONF.set_override("connection", url, group="api_database")
         return ctx
     cell = CellMapping(
         name="under-test",

@@ -18,7 +18,6 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from reqspec import conf
 from reqspec import context
 from reqspec import exception
 from reqspec import objects
@@ -30,7 +29,6 @@ from tests.fixtures import databases
 from tests.fixtures import faults
 from tests.fixtures import spec_worker
 
-CONF = conf.CONF
 UUID = "3c9e7d12-5a4b-4f6e-8d21-7b0a9c8e6f14"
 UPDATE = "UPDATE request_specs"
 
@@ -152,16 +150,17 @@ class TestTransientErrorsAreRetried:
         url = sa.engine.make_url(db.api_url).update_query_dict(
             {"options": "-c default_transaction_isolation=repeatable\\ read"}
         )
-        CONF.set_override(
-            "connection",
-            url.render_as_string(hide_password=False),
-            group="api_database",
+        settings = db.settings.with_api_connection(
+            url.render_as_string(hide_password=False)
         )
-        ctx = context.get_admin_context()
+        ctx = context.get_admin_context(settings=settings)
         spec = spec_worker.new_spec(ctx, UUID)
         spec.create()
         new_row = _changed(spec)
-        engine = engines.database(engines.api_database_url()).engine
+        database = settings.database
+        engine = engines.database(
+            database.api_connection, database.api_engine
+        ).engine
         outcomes: list[str] = []
 
         def watch(cursor, statement, parameters):  # type: ignore[no-untyped-def]

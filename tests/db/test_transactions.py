@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from reqspec import context
 from reqspec import exception
+from reqspec.conf import settings as conf_settings
 from reqspec.db import engines
 from reqspec.db import migration
 from reqspec.db import transactions
@@ -128,7 +129,9 @@ def test_targeting_a_cell_whose_sqlite_file_is_missing_creates_nothing(
     is an SQLite file that is not there."""
     path = tmp_path / "cells" / "lost.sqlite"
     cell = CellMapping(
-        db.ctx, name="lost", database_connection=engines.sqlite_url(str(path))
+        db.ctx,
+        name="lost",
+        database_connection=conf_settings.sqlite_url(str(path)),
     )
     cell.create()  # registering a cell creates no database
     with context.target_cell(db.ctx, cell) as cctx:

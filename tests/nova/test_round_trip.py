@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 import pytest
 
 from reqspec.cmd import manage
-from reqspec.db import engines
+from reqspec.conf import settings as conf_settings
 from reqspec.objects import ImageMetaProps
 from tests.conftest import Env
 from tests.fixtures import databases
@@ -419,7 +419,7 @@ def test_nova_specs_survive_reqspec_and_come_back(
     # what an older release could not say; those cases are stored at 1.15).
     assert set(made["stored_versions"]) == set(VERSIONS)
     source, target = made["source"], made["target"]
-    source_url = engines.sqlite_url(source)
+    source_url = conf_settings.sqlite_url(source)
     before = _digest(source)
     capsys.readouterr()
 
@@ -432,7 +432,7 @@ def test_nova_specs_survive_reqspec_and_come_back(
 
     assert (
         manage.main(
-            ["export-nova", "--connection", engines.sqlite_url(target)]
+            ["export-nova", "--connection", conf_settings.sqlite_url(target)]
         )
         == 0
     ), capsys.readouterr().out
