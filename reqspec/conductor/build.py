@@ -4,7 +4,6 @@ whole multi-create request at once."""
 from collections.abc import Sequence
 import dataclasses
 
-from reqspec import conf
 from reqspec import context
 from reqspec import exception
 from reqspec.conductor import common
@@ -17,8 +16,6 @@ from reqspec.objects import RequestSpec
 from reqspec.objects import SchedulerRetries
 from reqspec.scheduler.scheduler import Scheduler
 from reqspec.scheduler.selection import Selection
-
-CONF = conf.CONF
 
 
 def build_server(
@@ -171,7 +168,8 @@ def _build_request(
     tried: list[list[str]] = []
     todo = list(request.documents)
     last = ""
-    for attempt in range(1, CONF.scheduler.max_attempts + 1):
+    max_attempts = ctx.settings.scheduler.max_attempts
+    for attempt in range(1, max_attempts + 1):
         per_move = per_move_request(request.spec, keep_forced=True)
         if tried:
             per_move.retry = SchedulerRetries(
@@ -210,9 +208,7 @@ def _build_request(
         if not retry:
             return results
         todo = retry
-    reason = (
-        f"{CONF.scheduler.max_attempts} claim(s) failed, the last one: {last}"
-    )
+    reason = f"{max_attempts} claim(s) failed, the last one: {last}"
     results.update(_failed(ctx, todo, reason, per_server=True))
     return results
 

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 import dataclasses
 from typing import Protocol
 
-from reqspec import conf
 from reqspec import context
 from reqspec import exception
 from reqspec.lifecycle import transfer
@@ -17,8 +16,6 @@ from reqspec.objects import RequestSpec
 from reqspec.objects import SchedulerRetries
 from reqspec.scheduler.scheduler import Scheduler
 from reqspec.scheduler.selection import Selection
-
-CONF = conf.CONF
 
 
 class Selector(Protocol):
@@ -104,7 +101,7 @@ def schedule_and_claim(
     attempts, ``NoValidHost``.
     """
     scheduler = scheduler or Scheduler()
-    attempts = CONF.scheduler.max_attempts
+    attempts = ctx.settings.scheduler.max_attempts
     last = ""
     for attempt in range(1, attempts + 1):
         selection = scheduler.select_destination(

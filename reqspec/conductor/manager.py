@@ -8,7 +8,6 @@ from typing import Any
 
 import oslo_messaging as messaging
 
-from reqspec import conf
 from reqspec import context
 from reqspec import exception
 from reqspec.conductor import build
@@ -23,7 +22,6 @@ from reqspec.objects import Flavor
 from reqspec.objects import ImageMeta
 from reqspec.objects import InstanceMapping
 
-CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
 #: Errors a request may end with on purpose; oslo.messaging logs them in
@@ -154,7 +152,7 @@ class ConductorManager:
         untouched for ``[conductor] heal_after`` seconds, then build every
         server that has waited that long without a build or a fault (its
         build request died with the conductor that had taken it)."""
-        idle_for = CONF.conductor.heal_after
+        idle_for = ctx.settings.conductor.heal_after
         report = heal.heal(ctx, idle_for=idle_for)
         run = HealRun(report)
         for mapping in InstanceMapping.get_unscheduled(ctx, idle_for=idle_for):

@@ -10,17 +10,15 @@ from typing import Any
 
 import oslo_messaging as messaging
 
-from reqspec import conf
 from reqspec import context
 from reqspec import exception
 from reqspec import rpc
 from reqspec.conductor import common
+from reqspec.conf import settings as conf_settings
 from reqspec.objects import CellMapping
 from reqspec.objects import Flavor
 from reqspec.objects import ImageMeta
 from reqspec.scheduler import rpcapi as scheduler_rpcapi
-
-CONF = conf.CONF
 
 SERVICE = "conductor"
 
@@ -41,13 +39,17 @@ class ComputeTaskAPI:
       servers.
     """
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        settings: conf_settings.Settings | None = None,
+    ) -> None:
+        # The topic and version pin are read once, here: ``settings``, or
+        # the process's (see reqspec.conf.settings).
+        settings = settings or conf_settings.get_default()
+        self.pinned = settings.upgrade_levels.conductor
         self.client = rpc.get_client(
-            CONF.conductor.topic,
-            VERSION,
-            CONF.upgrade_levels.conductor or None,
-            SERVICE,
-            url,
+            settings.conductor.topic, VERSION, self.pinned, SERVICE, url
         )
 
     def _send(
@@ -63,7 +65,7 @@ class ComputeTaskAPI:
                 method=method,
                 needed=version,
                 service=SERVICE,
-                pinned=CONF.upgrade_levels.conductor,
+                pinned=self.pinned,
             )
         cctxt = self.client.prepare(version=version)
         if not wait:

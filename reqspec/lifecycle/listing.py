@@ -57,7 +57,7 @@ def list_servers(
     the databases do.
     """
     transfer.require_api_context(ctx)
-    timeout = views.cell_timeout_or_default(cell_timeout)
+    timeout = views.cell_timeout_or_default(ctx, cell_timeout)
     if limit is None or limit > MAX_LIMIT:
         limit = MAX_LIMIT
     if limit < 0:

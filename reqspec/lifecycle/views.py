@@ -12,7 +12,6 @@ import dataclasses
 import functools
 from typing import Any
 
-from reqspec import conf
 from reqspec import context
 from reqspec import exception
 from reqspec.lifecycle import scatter
@@ -71,10 +70,13 @@ class ServerView:
 UNKNOWN = "UNKNOWN"
 
 
-def cell_timeout_or_default(cell_timeout: float | None) -> float:
-    """``cell_timeout``, or ``[database] cell_timeout`` when None."""
+def cell_timeout_or_default(
+    ctx: context.RequestContext, cell_timeout: float | None
+) -> float:
+    """``cell_timeout``, or the context's ``[database] cell_timeout``
+    when None."""
     if cell_timeout is None:
-        return float(conf.CONF.database.cell_timeout)
+        return ctx.settings.database.cell_timeout
     if cell_timeout < 0:
         raise exception.Invalid(reason="cell_timeout must not be negative")
     return float(cell_timeout)
@@ -92,7 +94,7 @@ def show(
     seconds (None: ``[database] cell_timeout``), an ``UNKNOWN`` view.
     """
     transfer.require_api_context(ctx)
-    timeout = cell_timeout_or_default(cell_timeout)
+    timeout = cell_timeout_or_default(ctx, cell_timeout)
     mapping = InstanceMapping.get_by_instance_uuid(ctx, instance_uuid)
     if not ctx.is_admin and mapping.project_id != ctx.project_id:
         raise exception.InstanceNotFound(instance_uuid=instance_uuid)

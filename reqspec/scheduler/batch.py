@@ -22,6 +22,7 @@ picked host's state and the group's hosts, nothing else, so:
 from collections.abc import Sequence
 
 from reqspec import exception
+from reqspec.conf.settings import SchedulerSettings
 from reqspec.objects import RequestSpec
 from reqspec.scheduler import weighers as weighing
 from reqspec.scheduler.filters import BaseHostFilter
@@ -45,12 +46,13 @@ class _Pass:
         request: RequestSpec,
         filters: Sequence[BaseHostFilter],
         weighers: Sequence[weighing.BaseWeigher],
+        settings: SchedulerSettings,
     ) -> None:
         self.hosts = list(hosts)
         self.request = request
         self.filters = [f for f in filters if f.enabled_for(request)]
         self.weighers = [w for w in weighers if weighing.relevant(w, request)]
-        self.multipliers = [w.multiplier() for w in self.weighers]
+        self.multipliers = [w.multiplier(settings) for w in self.weighers]
         self._static: dict[tuple[int, int], str | None] = {}
         # Ties go to the first cell, host and node by name (weigh's order).
         self.order = [(h.cell.name, h.host, h.node) for h in self.hosts]
@@ -123,6 +125,7 @@ def select_many(
     instance_uuids: Sequence[str],
     filters: Sequence[BaseHostFilter],
     weighers: Sequence[weighing.BaseWeigher],
+    settings: SchedulerSettings,
 ) -> list[Selection]:
     """One selection per server, in order; all or ``NoValidHost``.
 
@@ -135,7 +138,7 @@ def select_many(
             instance_uuid=instance_uuids[0] if instance_uuids else None,
             reason="there are no compute nodes in any cell",
         )
-    state = _Pass(hosts, request, filters, weighers)
+    state = _Pass(hosts, request, filters, weighers, settings)
     need = requested(request)
     group = request.instance_group
     selections = []

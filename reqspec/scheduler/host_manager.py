@@ -18,6 +18,7 @@ def get_host_states(
     ``exclude_instance_uuid``'s own holdings are not counted, so a server
     being rebuilt on its host does not compete with itself.
     """
+    default_zone = ctx.settings.scheduler.default_availability_zone
     states = []
     for cell in cells:
         with context.target_cell(ctx, cell) as cctx:
@@ -26,7 +27,9 @@ def get_host_states(
                 with_usage=True,
                 exclude_instance_uuid=exclude_instance_uuid,
             )
-        states += [HostState.from_compute_node(cell, n) for n in nodes]
+        states += [
+            HostState.from_compute_node(cell, n, default_zone) for n in nodes
+        ]
     return states
 
 

@@ -2,20 +2,17 @@
 
 import dataclasses
 
-from reqspec import conf
 from reqspec.objects import CellMapping
 from reqspec.objects import ComputeNode
 from reqspec.objects.compute_node import Resources
-
-CONF = conf.CONF
 
 
 @dataclasses.dataclass
 class HostState:
     """A compute node of one cell, with what is free on it right now.
 
-    ``availability_zone`` is the node's zone, or
-    ``[scheduler] default_availability_zone`` when it names none.
+    ``availability_zone`` is the node's zone, or ``default_zone``
+    (``[scheduler] default_availability_zone``) when it names none.
     """
 
     cell: CellMapping
@@ -33,16 +30,13 @@ class HostState:
 
     @classmethod
     def from_compute_node(
-        cls, cell: CellMapping, node: ComputeNode
+        cls, cell: CellMapping, node: ComputeNode, default_zone: str
     ) -> "HostState":
         return cls(
             cell=cell,
             host=node.host,
             node=node.node,
-            availability_zone=(
-                node.availability_zone
-                or CONF.scheduler.default_availability_zone
-            ),
+            availability_zone=node.availability_zone or default_zone,
             capacity=node.capacity,
             free=node.free,
             architecture=node.architecture,

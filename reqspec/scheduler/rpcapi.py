@@ -13,16 +13,14 @@ from typing import Any
 import oslo_messaging as messaging
 from oslo_versionedobjects import exception as ovo_exception
 
-from reqspec import conf
 from reqspec import context
 from reqspec import exception
 from reqspec import rpc
+from reqspec.conf import settings as conf_settings
 from reqspec.objects import CellMapping
 from reqspec.objects import RequestSpec
 from reqspec.scheduler.selection import FilterStep
 from reqspec.scheduler.selection import Selection
-
-CONF = conf.CONF
 
 SERVICE = "scheduler"
 
@@ -51,13 +49,17 @@ class SchedulerAPI:
       exclude_instance_uuid)``: one selection per server in one call.
     """
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        settings: conf_settings.Settings | None = None,
+    ) -> None:
+        # The topic and version pin are read once, here: ``settings``, or
+        # the process's (see reqspec.conf.settings).
+        settings = settings or conf_settings.get_default()
+        self.pinned = settings.upgrade_levels.scheduler
         self.client = rpc.get_client(
-            CONF.scheduler.topic,
-            VERSION,
-            CONF.upgrade_levels.scheduler or None,
-            SERVICE,
-            url,
+            settings.scheduler.topic, VERSION, self.pinned, SERVICE, url
         )
 
     def _version(self, *candidates: str) -> str:
@@ -69,7 +71,7 @@ class SchedulerAPI:
             method="this call",
             needed=candidates[-1],
             service=SERVICE,
-            pinned=CONF.upgrade_levels.scheduler,
+            pinned=self.pinned,
         )
 
     def _request(self, request: RequestSpec, version: str) -> dict[str, Any]:

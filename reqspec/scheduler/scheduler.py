@@ -111,7 +111,9 @@ class Scheduler:
                 instance_uuid=request.instance_uuid,
                 reason=explain_refusal(steps),
             )
-        ranked = weighers.weigh(passed, request, self.weighers)
+        ranked = weighers.weigh(
+            passed, request, ctx.settings.scheduler, self.weighers
+        )
         best = ranked[0]
         return Selection(
             cell=best.host.cell,
@@ -148,5 +150,10 @@ class Scheduler:
         hosts = host_manager.get_host_states(ctx, cells, exclude_instance_uuid)
         host_manager.populate_group(ctx, cells, request, exclude_instance_uuid)
         return batch.select_many(
-            hosts, request, instance_uuids, self.filters, self.weighers
+            hosts,
+            request,
+            instance_uuids,
+            self.filters,
+            self.weighers,
+            ctx.settings.scheduler,
         )

@@ -9,11 +9,9 @@ host and node, so the same inputs always give the same choice.
 from collections.abc import Sequence
 import dataclasses
 
-from reqspec import conf
+from reqspec.conf.settings import SchedulerSettings
 from reqspec.objects import RequestSpec
 from reqspec.scheduler.host_state import HostState
-
-CONF = conf.CONF
 
 
 class BaseWeigher:
@@ -23,7 +21,8 @@ class BaseWeigher:
         super().__init_subclass__()
         cls.name = cls.name or cls.__name__
 
-    def multiplier(self) -> float:
+    def multiplier(self, settings: SchedulerSettings) -> float:
+        """This weigher's multiplier in ``settings`` (``[scheduler]``)."""
         raise NotImplementedError
 
     def raw(self, host: HostState, request: RequestSpec) -> float:
@@ -37,9 +36,8 @@ class RAMWeigher(BaseWeigher):
     """More free RAM weighs more (spreading), or less with a negative
     multiplier (stacking)."""
 
-    def multiplier(self) -> float:
-        value: float = CONF.scheduler.ram_weight_multiplier
-        return value
+    def multiplier(self, settings: SchedulerSettings) -> float:
+        return settings.ram_weight_multiplier
 
     def raw(self, host: HostState, request: RequestSpec) -> float:
         return float(host.free.memory_mb)
@@ -58,9 +56,8 @@ def _members_on(host: HostState, request: RequestSpec, policy: str) -> int:
 class SoftAffinityWeigher(BaseWeigher):
     """More members of a soft-affinity group on a host weighs more."""
 
-    def multiplier(self) -> float:
-        value: float = CONF.scheduler.soft_affinity_weight_multiplier
-        return value
+    def multiplier(self, settings: SchedulerSettings) -> float:
+        return settings.soft_affinity_weight_multiplier
 
     def raw(self, host: HostState, request: RequestSpec) -> float:
         return float(_members_on(host, request, "soft-affinity"))
@@ -73,9 +70,8 @@ class SoftAffinityWeigher(BaseWeigher):
 class SoftAntiAffinityWeigher(BaseWeigher):
     """More members of a soft-anti-affinity group on a host weighs less."""
 
-    def multiplier(self) -> float:
-        value: float = CONF.scheduler.soft_anti_affinity_weight_multiplier
-        return value
+    def multiplier(self, settings: SchedulerSettings) -> float:
+        return settings.soft_anti_affinity_weight_multiplier
 
     def raw(self, host: HostState, request: RequestSpec) -> float:
         return -float(_members_on(host, request, "soft-anti-affinity"))
@@ -120,17 +116,19 @@ def relevant(weigher: BaseWeigher, request: RequestSpec) -> bool:
 def weigh(
     hosts: Sequence[HostState],
     request: RequestSpec,
+    settings: SchedulerSettings,
     weighers: Sequence[BaseWeigher] = DEFAULT_WEIGHERS,
 ) -> list[WeighedHost]:
-    """The hosts, best first."""
+    """The hosts, best first, with the multipliers of ``settings``."""
     totals = [0.0 for _ in hosts]
     reasons: list[list[str]] = [[] for _ in hosts]
     for weigher in weighers:
         if not relevant(weigher, request):
             continue
         scaled = _normalize([weigher.raw(h, request) for h in hosts])
+        multiplier = weigher.multiplier(settings)
         for i, host in enumerate(hosts):
-            totals[i] += weigher.multiplier() * scaled[i]
+            totals[i] += multiplier * scaled[i]
             reasons[i].append(weigher.describe(host, request))
     weighed = [
         WeighedHost(h, totals[i], tuple(reasons[i]))

@@ -3,7 +3,6 @@
 import pytest
 
 from reqspec import compute_api
-from reqspec import conf
 from reqspec import exception
 from reqspec.conductor import build
 from reqspec.objects import ComputeNode
@@ -11,8 +10,6 @@ from reqspec.objects import InstanceMapping
 from reqspec.objects import RequestSpec
 from reqspec.scheduler.scheduler import Scheduler
 from tests.fixtures import cloud
-
-CONF = conf.CONF
 
 
 def test_the_spec_moves_from_the_api_database_to_the_cell(db):
@@ -209,14 +206,11 @@ def test_claims_lost_to_a_race_are_retried_elsewhere(db):
 
 @pytest.mark.parametrize("attempts", [1, 3])
 def test_a_server_whose_claims_keep_failing_gets_a_fault(db, attempts):
-    CONF.set_override("max_attempts", attempts, group="scheduler")
-    try:
-        cloud.add_host(db, 0, "a1", memory_mb=1024)
-        uuids = compute_api.create_servers(db.ctx, 1, flavor=cloud.flavor())
-        scheduler = _RacedScheduler(db)
-        (result,) = build.build_servers(db.ctx, uuids, scheduler)
-    finally:
-        CONF.clear_override("max_attempts", group="scheduler")
+    ctx = db.context_with(scheduler={"max_attempts": attempts})
+    cloud.add_host(db, 0, "a1", memory_mb=1024)
+    uuids = compute_api.create_servers(ctx, 1, flavor=cloud.flavor())
+    scheduler = _RacedScheduler(db)
+    (result,) = build.build_servers(ctx, uuids, scheduler)
     assert not result.built
     if attempts == 1:
         assert "1 claim(s) failed, the last one: Host a1/a1" in result.why

@@ -34,12 +34,23 @@ class Calls(manager.ConductorManager):
         return super().build_servers(ctxt, instance_uuids)
 
 
+TOPIC = f"conductor-{os.getpid()}"
+
+
+def _api(db: Any, pin: str | None = None) -> rpcapi.ComputeTaskAPI:
+    """A client of the test's conductor, pinned to ``pin``."""
+    ctx = db.context_with(
+        conductor={"topic": TOPIC}, upgrade_levels={"conductor": pin}
+    )
+    return rpcapi.ComputeTaskAPI(settings=ctx.settings)
+
+
 @pytest.fixture
 def endpoint(db: Any) -> Iterator[Calls]:
+    # The bus is oslo.messaging's, configured by the global CONF.
     CONF.set_override("transport_url", "fake://")
-    CONF.set_override("topic", f"conductor-{os.getpid()}", group="conductor")
     calls = Calls()
-    server = rpc.get_server(CONF.conductor.topic, [calls], "conductor")
+    server = rpc.get_server(TOPIC, [calls], "conductor", settings=db.settings)
     server.start()
     try:
         yield calls
@@ -52,33 +63,28 @@ def endpoint(db: Any) -> Iterator[Calls]:
 def test_a_called_build_returns_its_result(db, endpoint) -> None:
     cloud.add_host(db, 1, "b1")
     uuid = cloud.create(db)
-    result = rpcapi.ComputeTaskAPI().build_server(db.ctx, uuid, wait=True)
+    result = _api(db).build_server(db.ctx, uuid, wait=True)
     assert result is not None
     assert (result.cell.uuid, result.host) == (db.cells[1].uuid, "b1")
     assert result.worker_pid == os.getpid()
     assert "1 hosts" in result.why  # the selection came back too
     with pytest.raises(exception.InvalidInstanceState):
-        rpcapi.ComputeTaskAPI().resize(
-            db.ctx, uuid, cloud.flavor("small"), wait=True
-        )
+        _api(db).resize(db.ctx, uuid, cloud.flavor("small"), wait=True)
 
 
 def test_a_pinned_sender_splits_a_batch(db, endpoint) -> None:
     cloud.add_host(db, 0, "a1")
     uuids = [cloud.create(db) for _ in range(3)]
-    CONF.set_override("conductor", "1.0", group="upgrade_levels")
-    results = rpcapi.ComputeTaskAPI().build_servers(db.ctx, uuids, wait=True)
+    results = _api(db, "1.0").build_servers(db.ctx, uuids, wait=True)
     assert [r.instance_uuid for r in results or []] == uuids
     assert endpoint.methods == ["build_server"] * 3
-    CONF.clear_override("conductor", group="upgrade_levels")
     endpoint.methods.clear()
     more = [cloud.create(db) for _ in range(2)]
-    assert rpcapi.ComputeTaskAPI().build_servers(db.ctx, more, wait=True)
+    assert _api(db).build_servers(db.ctx, more, wait=True)
     assert endpoint.methods == ["build_servers"]
     cloud.assert_settled(db, uuids + more)
 
 
 def test_a_method_above_the_pin_is_a_typed_error(db, endpoint) -> None:
-    CONF.set_override("conductor", "0.9", group="upgrade_levels")
     with pytest.raises(exception.RPCVersionUnavailable, match="pins it"):
-        rpcapi.ComputeTaskAPI().build_server(db.ctx, cloud.create(db))
+        _api(db, "0.9").build_server(db.ctx, cloud.create(db))

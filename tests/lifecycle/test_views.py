@@ -2,13 +2,12 @@
 
 import pytest
 
-from reqspec import conf
+from reqspec import context
 from reqspec import exception
 from reqspec.lifecycle import views
 from reqspec.objects import InstanceMapping
 from tests.fixtures import cloud
-
-CONF = conf.CONF
+from tests.fixtures import settings
 
 
 def test_unknown_shows_only_the_api_databases_record(db):
@@ -27,9 +26,11 @@ def test_unknown_shows_only_the_api_databases_record(db):
 
 
 def test_show_waits_the_configured_time_by_default():
-    assert views.cell_timeout_or_default(None) == 10.0
-    CONF.set_override("cell_timeout", 2.5, group="database")
-    assert views.cell_timeout_or_default(None) == 2.5
-    assert views.cell_timeout_or_default(0) == 0.0
+    ctx = context.get_admin_context(settings=settings.make())
+    assert views.cell_timeout_or_default(ctx, None) == 10.0
+    patient = settings.make(database={"cell_timeout": 2.5})
+    ctx = context.get_admin_context(settings=patient)
+    assert views.cell_timeout_or_default(ctx, None) == 2.5
+    assert views.cell_timeout_or_default(ctx, 0) == 0.0
     with pytest.raises(exception.Invalid):
-        views.cell_timeout_or_default(-0.1)
+        views.cell_timeout_or_default(ctx, -0.1)

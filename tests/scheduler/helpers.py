@@ -8,6 +8,10 @@ from reqspec.objects import RequestSpec
 from reqspec.objects.compute_node import Resources
 from reqspec.scheduler.host_state import HostState
 from tests.fixtures import cloud
+from tests.fixtures import settings
+
+#: ``[scheduler]`` as configured by default.
+SCHEDULER = settings.make().scheduler
 
 CELL1 = CellMapping(
     uuid="5a8f0c1d-0000-4000-8000-000000000001",

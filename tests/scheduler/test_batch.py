@@ -17,6 +17,7 @@ from tests.fixtures import cloud
 from tests.scheduler.helpers import CELL2
 from tests.scheduler.helpers import host
 from tests.scheduler.helpers import request
+from tests.scheduler.helpers import SCHEDULER
 
 UUIDS = [f"7b9e1d2f-0000-4000-8000-{i:012d}" for i in range(40)]
 
@@ -45,7 +46,7 @@ def _full_passes(hosts, req, uuids):
             raise exception.NoValidHost(
                 instance_uuid=uuid, reason=explain_refusal(steps)
             )
-        best = weighers.weigh(passed, req)[0]
+        best = weighers.weigh(passed, req, SCHEDULER)[0]
         picks.append((best.host.host, best.host.node, best.weight, steps))
         best.host.free = best.host.free - requested(req)
         best.host.running_instances += 1
@@ -81,6 +82,7 @@ def test_one_pass_equals_a_full_pass_per_server(policy):
         UUIDS[:count],
         DEFAULT_FILTERS,
         weighers.DEFAULT_WEIGHERS,
+        SCHEDULER,
     )
     assert [(s.host, s.node, s.weight, list(s.steps)) for s in got] == expected
 
@@ -92,7 +94,12 @@ def test_anti_affinity_holds_within_the_batch_and_with_members():
     req.instance_group = group
     hosts = [host(f"h{i}") for i in range(1, 5)]
     got = batch.select_many(
-        hosts, req, UUIDS[:3], DEFAULT_FILTERS, weighers.DEFAULT_WEIGHERS
+        hosts,
+        req,
+        UUIDS[:3],
+        DEFAULT_FILTERS,
+        weighers.DEFAULT_WEIGHERS,
+        SCHEDULER,
     )
     assert sorted(s.host for s in got) == ["h1", "h3", "h4"]
     assert group.members == [UUIDS[39], *UUIDS[:3]]
@@ -109,6 +116,7 @@ def test_anti_affinity_holds_within_the_batch_and_with_members():
             UUIDS[:4],
             DEFAULT_FILTERS,
             weighers.DEFAULT_WEIGHERS,
+            SCHEDULER,
         )
     assert "3 of the request's 4 servers found a host" in str(err.value)
     assert "ServerGroupAntiAffinityFilter" in str(err.value)
@@ -121,7 +129,12 @@ def test_each_pick_consumes_the_hosts_capacity():
         host("h2", free=Resources(4, 3072, 100)),
     ]
     got = batch.select_many(
-        hosts, request(), UUIDS[:7], DEFAULT_FILTERS, weighers.DEFAULT_WEIGHERS
+        hosts,
+        request(),
+        UUIDS[:7],
+        DEFAULT_FILTERS,
+        weighers.DEFAULT_WEIGHERS,
+        SCHEDULER,
     )
     # Spread by free RAM (1 GiB each), until both are full.
     assert [s.host for s in got] == ["h1", "h1", "h2", "h1", "h2", "h1", "h2"]
@@ -134,6 +147,7 @@ def test_each_pick_consumes_the_hosts_capacity():
             UUIDS[:1],
             DEFAULT_FILTERS,
             weighers.DEFAULT_WEIGHERS,
+            SCHEDULER,
         )
 
 
@@ -145,4 +159,5 @@ def test_no_hosts_at_all():
             UUIDS[:2],
             DEFAULT_FILTERS,
             weighers.DEFAULT_WEIGHERS,
+            SCHEDULER,
         )

@@ -22,6 +22,7 @@ from reqspec.scheduler import rpcapi
 from reqspec.scheduler.scheduler import Scheduler
 from tests.fixtures import cloud
 from tests.fixtures import services
+from tests.fixtures import settings as test_settings
 
 CONF = conf.CONF
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
@@ -78,6 +79,16 @@ def server(
         server.wait()
 
 
+def _pinned(version: str) -> rpcapi.SchedulerAPI:
+    """A client pinned to ``version``, on the topic the server consumes
+    (set by ``services.configure``)."""
+    settings = test_settings.make(
+        scheduler={"topic": CONF.scheduler.topic},
+        upgrade_levels={"scheduler": version},
+    )
+    return rpcapi.SchedulerAPI(settings=settings)
+
+
 def _request(db: Any, **fields: Any) -> RequestSpec:
     uuid = cloud.create(db)
     spec = RequestSpec.get_by_instance_uuid(db.ctx, uuid)
@@ -99,9 +110,8 @@ def test_a_selection_crosses_the_wire_as_the_local_one(db, server) -> None:
 
 def test_a_pinned_sender_backports_the_spec(db, server) -> None:
     _, recorder = server
-    CONF.set_override("scheduler", "1.0", group="upgrade_levels")
     request = _request(db, security_groups=None)
-    selection = rpcapi.SchedulerAPI().select_destination(db.ctx, request)
+    selection = _pinned("1.0").select_destination(db.ctx, request)
     assert selection.host == "b1"
     assert recorder.received == [rpcapi.REQUEST_SPEC_VERSIONS["1.0"]]
     assert rpcapi.REQUEST_SPEC_VERSIONS["1.0"] != RequestSpec.VERSION
@@ -109,7 +119,6 @@ def test_a_pinned_sender_backports_the_spec(db, server) -> None:
 
 def test_a_pinned_sender_refuses_to_drop_a_page_policy(db, server) -> None:
     _, recorder = server
-    CONF.set_override("scheduler", "1.0", group="upgrade_levels")
     numa = InstanceNUMATopology(
         cells=[
             InstanceNUMACell(
@@ -119,7 +128,7 @@ def test_a_pinned_sender_refuses_to_drop_a_page_policy(db, server) -> None:
     )
     request = _request(db, numa_topology=numa)
     with pytest.raises(exception.ReqspecError, match="page"):
-        rpcapi.SchedulerAPI().select_destination(db.ctx, request)
+        _pinned("1.0").select_destination(db.ctx, request)
     assert recorder.received == []  # nothing was sent
 
 
@@ -133,10 +142,7 @@ def test_batches_go_one_by_one_to_an_older_scheduler(db, server) -> None:
     )
     assert endpoint.methods == ["select_destinations"]
     endpoint.methods.clear()
-    CONF.set_override("scheduler", "1.1", group="upgrade_levels")
-    selections = rpcapi.SchedulerAPI().select_destinations(
-        db.ctx, request, uuids
-    )
+    selections = _pinned("1.1").select_destinations(db.ctx, request, uuids)
     assert [s.host for s in selections] == ["b1"] * 3
     assert endpoint.methods == ["select_destination"] * 3
 

@@ -1,18 +1,19 @@
 """Weighers rank the hosts that passed; ties break the same way always."""
 
-from reqspec import conf
 from reqspec.objects.compute_node import Resources
 from reqspec.scheduler import weighers
 from tests.fixtures import cloud
+from tests.fixtures import settings
 from tests.scheduler.helpers import CELL2
 from tests.scheduler.helpers import host
 from tests.scheduler.helpers import request
 
-CONF = conf.CONF
 
-
-def _order(hosts, req):
-    return [w.host.host for w in weighers.weigh(hosts, req)]
+def _order(hosts, req, **scheduler):
+    """The hosts' names, best first, with ``[scheduler]`` options
+    ``scheduler`` set."""
+    options = settings.make(scheduler=scheduler).scheduler
+    return [w.host.host for w in weighers.weigh(hosts, req, options)]
 
 
 def _ram(name, free_mb, **kw):
@@ -25,9 +26,9 @@ def test_more_free_ram_wins_by_default():
 
 
 def test_a_negative_multiplier_stacks():
-    CONF.set_override("ram_weight_multiplier", -1.0, group="scheduler")
     hosts = [_ram("a", 1000), _ram("b", 3000), _ram("c", 2000)]
-    assert _order(hosts, request()) == ["a", "c", "b"]
+    stacking = _order(hosts, request(), ram_weight_multiplier=-1.0)
+    assert stacking == ["a", "c", "b"]
 
 
 def test_ties_break_by_cell_then_host():
@@ -47,6 +48,8 @@ def test_soft_affinity_prefers_the_members_host():
     group.members, group.hosts = [], ["c"]
     # Both weights are scaled to 0..1: with RAM counting half as much,
     # the member's host wins although it has less RAM free.
-    CONF.set_override("ram_weight_multiplier", 0.5, group="scheduler")
     hosts = [_ram("a", 3000), _ram("c", 1000)]
-    assert _order(hosts, request(instance_group=group)) == ["c", "a"]
+    order = _order(
+        hosts, request(instance_group=group), ram_weight_multiplier=0.5
+    )
+    assert order == ["c", "a"]
