@@ -102,7 +102,7 @@ def build_many(
     )
     for uuid in by_uuid:
         if uuid in recorded:
-            transfer.after(uuid, "recorded")
+            transfer.after(ctx, uuid, "recorded")
         else:
             outcomes[uuid] = Outcome()
     by_cell: dict[str, list[Placement]] = {}
@@ -141,14 +141,14 @@ def _build_chunk(
             # path claims again and, failing, aborts the build.
             outcomes[uuid] = _finish_one(ctx, p)
         else:
-            transfer.after(uuid, "written")
+            transfer.after(ctx, uuid, "written")
             written.append(uuid)
     done = mapping_batches.finish_builds(ctx, cell, written)
     placed = {p.instance_uuid: p for p in chunk}
     for uuid in written:
         p = placed[uuid]
         if uuid in done:
-            transfer.after(uuid, "finished")
+            transfer.after(ctx, uuid, "finished")
             outcomes[uuid] = Outcome(cell, p.host, p.node)
         else:
             outcomes[uuid] = _finish_one(ctx, p)

@@ -4,7 +4,8 @@ Used when a build moves the spec from the API database to the chosen
 cell, and when a move crosses cells. The move is recorded in the
 server's instance mapping (API database) and then carried out in steps;
 each step is idempotent and each durable write is followed by a crash
-point (``AFTER_STEP`` hooks, used by the tests)::
+point (``after``: the context's ``settings.after_step`` hook, which
+tests set to crash there)::
 
     record    mapping: move_step=recorded, source,   -> recorded
               target, host, node
@@ -34,7 +35,6 @@ target yet, so the move is aborted: the record is cleared and the server
 stays where it was.
 """
 
-from collections.abc import Callable
 from collections.abc import Iterator
 import contextlib
 
@@ -51,14 +51,12 @@ STEPS = ("recorded", "written", "mapped", "source_deleted", "finished")
 #: pointed at the target in the transaction that deletes the API copy.
 BUILD_STEPS = ("recorded", "written", "finished")
 
-#: Called as ``hook(instance_uuid, step)`` after each durable step; a hook
-#: that raises (or kills the process) simulates a crash right there.
-AFTER_STEP: list[Callable[[str, str], None]] = []
 
-
-def after(instance_uuid: str, step: str) -> None:
-    """Run the crash-point hooks for ``step`` of a server's move."""
-    for hook in list(AFTER_STEP):
+def after(ctx: context.RequestContext, instance_uuid: str, step: str) -> None:
+    """The crash point after ``step`` of a server's move: calls the
+    context's ``settings.after_step`` hook, if a test gave it one."""
+    hook = ctx.settings.after_step
+    if hook is not None:
         hook(instance_uuid, step)
 
 
@@ -104,7 +102,7 @@ def move(
     mapping = InstanceMapping.record_move(
         ctx, instance_uuid, source, target, host, node
     )
-    after(instance_uuid, "recorded")
+    after(ctx, instance_uuid, "recorded")
     return finish(ctx, instance_uuid, mapping)
 
 
@@ -175,23 +173,23 @@ def _advance(ctx: context.RequestContext, mapping: InstanceMapping) -> bool:
     building = mapping.move_source is None
     if mapping.move_step == "recorded":
         _write(ctx, mapping)
-        after(uuid, "written")
+        after(ctx, uuid, "written")
     elif mapping.move_step == "mapped" and not building:
         with context.target_cell(ctx, mapping.move_source) as sctx:
             Instance.destroy_with_spec(sctx, uuid)
-        after(uuid, "source_deleted")
+        after(ctx, uuid, "source_deleted")
         if mapping.finish_move():
-            after(uuid, "finished")
+            after(ctx, uuid, "finished")
             return True
         return False
     # Here the target holds the copies (step recorded, done above; or a
     # record an older version left at written or mapped).
     if building:
         if mapping.finish_build():
-            after(uuid, "finished")
+            after(ctx, uuid, "finished")
             return True
     elif mapping.point_at_target():
-        after(uuid, "mapped")
+        after(ctx, uuid, "mapped")
         return True
     _discard_if_abandoned(ctx, mapping)
     return False

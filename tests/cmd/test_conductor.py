@@ -73,15 +73,16 @@ def test_builds_and_moves_go_through_the_services(db, broker, tmp_path):
 
 SLOW_CONDUCTOR = """
 import sys, time
-from reqspec.cmd import conductor
-from reqspec.lifecycle import transfer
+from reqspec.cmd import conductor, service
 
 def slow(uuid, step):
     print("STEP", uuid, step, time.time(), flush=True)
     time.sleep(0.3)
 
-transfer.AFTER_STEP.append(slow)
-sys.exit(conductor.main(sys.argv[1:]))
+def run(settings):
+    return conductor.run(settings.replace(after_step=slow))
+
+sys.exit(service.main(run, sys.argv[1:]))
 """
 
 

@@ -5,7 +5,6 @@ import pytest
 from reqspec import compute_api
 from reqspec.cmd import manage
 from reqspec.conductor import build
-from reqspec.lifecycle import transfer
 from tests.fixtures import cloud
 
 
@@ -23,12 +22,8 @@ def test_heal_finishes_an_interrupted_build(db, capsys):
         if step == "written":
             raise Crash()
 
-    transfer.AFTER_STEP.append(crash)
-    try:
-        with pytest.raises(Crash):
-            build.build_server(db.ctx, uuid)
-    finally:
-        transfer.AFTER_STEP.clear()
+    with pytest.raises(Crash):
+        build.build_server(db.context_with(after_step=crash), uuid)
     assert cloud.spec_counts(db)[uuid] == 2  # both copies, mid-move
 
     assert manage.main(["heal"]) == 0

@@ -10,7 +10,6 @@ import pytest
 from reqspec import conf
 from reqspec import exception
 from reqspec.conductor import manager
-from reqspec.lifecycle import transfer
 from reqspec.objects import InstanceMapping
 from reqspec.scheduler.scheduler import Scheduler
 from tests.fixtures import cloud
@@ -22,19 +21,19 @@ class Crash(Exception):
     pass
 
 
-def _crash_after(step: str) -> None:
+def _crash_after(db, step: str):
+    """A context with which a move crashes right after ``step``."""
+
     def hook(uuid: str, done: str) -> None:
         if done == step:
-            transfer.AFTER_STEP.clear()
             raise Crash(step)
 
-    transfer.AFTER_STEP.append(hook)
+    return db.context_with(after_step=hook)
 
 
 @pytest.fixture
 def conductor():
-    yield manager.ConductorManager(Scheduler())
-    transfer.AFTER_STEP.clear()
+    return manager.ConductorManager(Scheduler())
 
 
 def test_a_build_answers_with_its_place_and_pid(db, conductor) -> None:
@@ -49,16 +48,14 @@ def test_a_build_answers_with_its_place_and_pid(db, conductor) -> None:
 def test_heal_leaves_a_fresh_move_to_its_conductor(db, conductor) -> None:
     cloud.add_host(db, 1, "b1")
     interrupted, waiting = cloud.create(db), cloud.create(db)
-    _crash_after("recorded")
     with pytest.raises(Crash):
-        conductor.build_server(db.ctx, interrupted)
-    CONF.set_override("heal_after", 3600, group="conductor")
-    run = conductor.periodic_heal(db.ctx)
+        conductor.build_server(_crash_after(db, "recorded"), interrupted)
+    patient = db.context_with(conductor={"heal_after": 3600})
+    run = conductor.periodic_heal(patient)
     assert (run.report.finished, run.built) == ([], [])
     assert InstanceMapping.get_by_instance_uuid(db.ctx, interrupted).moving
     # Idle long enough: the move is finished and the lost build is run.
-    CONF.set_override("heal_after", 0, group="conductor")
-    run = conductor.periodic_heal(db.ctx)
+    run = conductor.periodic_heal(db.context_with(conductor={"heal_after": 0}))
     assert run.report.finished == [interrupted]
     assert run.built == [waiting]
     cloud.assert_settled(db, [interrupted, waiting])
@@ -70,8 +67,7 @@ def test_heal_leaves_a_failed_build_to_the_operator(db, conductor) -> None:
     with pytest.raises(messaging.ExpectedException) as caught:
         conductor.build_server(db.ctx, uuid)
     assert isinstance(caught.value.exc_info[1], exception.NoValidHost)
-    CONF.set_override("heal_after", 0, group="conductor")
-    run = conductor.periodic_heal(db.ctx)
+    run = conductor.periodic_heal(db.context_with(conductor={"heal_after": 0}))
     assert (run.built, run.build_failed, run.anything) == ([], [], False)
     assert InstanceMapping.get_by_instance_uuid(db.ctx, uuid).fault
 

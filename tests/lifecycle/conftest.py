@@ -1,9 +1,11 @@
 """Crash injection for the transfer's steps."""
 
-from collections.abc import Iterator
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+from reqspec import context
 from reqspec.lifecycle import transfer
 from tests.fixtures.down_cells import flaky_cell  # noqa: F401 (fixture)
 
@@ -13,19 +15,17 @@ class Crash(Exception):
 
 
 @pytest.fixture
-def crash_after() -> Iterator[object]:
-    """``crash_after(step)`` makes the next transfer raise ``Crash``
-    right after ``step``; hooks are removed when the test ends."""
+def crash_after(db: Any) -> Callable[[str], context.RequestContext]:
+    """``crash_after(step)``: an admin context on ``db`` with which a
+    transfer raises ``Crash`` right after ``step``."""
 
-    def install(step: str) -> None:
+    def crashing_after(step: str) -> context.RequestContext:
         assert step in transfer.STEPS
 
         def hook(uuid: str, done: str) -> None:
             if done == step:
-                transfer.AFTER_STEP.clear()
                 raise Crash(step)
 
-        transfer.AFTER_STEP.append(hook)
+        return db.context_with(after_step=hook)
 
-    yield install
-    transfer.AFTER_STEP.clear()
+    return crashing_after

@@ -16,7 +16,6 @@ import pytest
 from reqspec import compute_api
 from reqspec.conductor import build
 from reqspec.lifecycle import heal
-from reqspec.lifecycle import transfer
 from tests.fixtures import cloud
 from tests.lifecycle.conftest import Crash
 
@@ -45,17 +44,17 @@ def _cloud(env):
     cloud.add_host(env, 1, "b1", memory_mb=65536, vcpus=64, local_gb=2000)
 
 
-def _crash_at(step, nth):
+def _crash_at(env, step, nth):
+    """A context with which the ``nth`` server reaching ``step`` crashes."""
     seen = []
 
     def hook(uuid, done):
         if done == step:
             seen.append(uuid)
             if len(seen) == nth:
-                transfer.AFTER_STEP.clear()
                 raise Crash(step)
 
-    transfer.AFTER_STEP.append(hook)
+    return env.context_with(after_step=hook)
 
 
 def _assert_built(env, uuids):
@@ -74,12 +73,8 @@ def test_a_batch_build_crashed_anywhere_converges(db, step, nth, finisher):
     _cloud(db)
     bystander = cloud.boot(db)
     uuids = compute_api.create_servers(db.ctx, SERVERS, flavor=cloud.flavor())
-    _crash_at(step, nth)
-    try:
-        with pytest.raises(Crash):
-            build.build_servers(db.ctx, uuids)
-    finally:
-        transfer.AFTER_STEP.clear()
+    with pytest.raises(Crash):
+        build.build_servers(_crash_at(db, step, nth), uuids)
 
     # Nothing is lost at the crash point, and the API shows every server.
     counts = cloud.spec_counts(db)
@@ -104,13 +99,11 @@ def test_a_batch_build_crashed_anywhere_converges(db, step, nth, finisher):
 
 CHILD = """
 import os, signal, sys
-from reqspec import conf, context
+from reqspec import context
 from reqspec.conductor import build
-from reqspec.lifecycle import transfer
+from reqspec.conf import settings
 
 api_url, step, nth, *uuids = sys.argv[1:]
-conf.CONF([], project="reqspec", default_config_files=[])
-conf.CONF.set_override("connection", api_url, group="api_database")
 seen = []
 
 def die(done_uuid, done):
@@ -119,8 +112,9 @@ def die(done_uuid, done):
         if len(seen) == int(nth):
             os.kill(os.getpid(), signal.SIGKILL)
 
-transfer.AFTER_STEP.append(die)
-build.build_servers(context.get_admin_context(), uuids)
+own = settings.Settings.from_conf(settings.new_conf())
+own = own.with_api_connection(api_url).replace(after_step=die)
+build.build_servers(context.get_admin_context(settings=own), uuids)
 sys.exit("the process outlived " + step + " " + nth)
 """
 
@@ -175,14 +169,9 @@ def test_a_heal_racing_the_batch_changes_nothing(db, step):
 
     def race(uuid, done):
         if done == step and not healed:
-            transfer.AFTER_STEP.clear()
             healed.append(heal.heal(db.ctx))
 
-    transfer.AFTER_STEP.append(race)
-    try:
-        results = build.build_servers(db.ctx, uuids)
-    finally:
-        transfer.AFTER_STEP.clear()
+    results = build.build_servers(db.context_with(after_step=race), uuids)
     assert len(healed[0].finished) == SERVERS
     assert all(r.built for r in results)
     _assert_built(db, uuids)

@@ -22,20 +22,19 @@ pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 CHILD = """
 import os, signal, sys
-from reqspec import conf, context
+from reqspec import context
 from reqspec.conductor import build, migrate
-from reqspec.lifecycle import transfer
+from reqspec.conf import settings
 
 api_url, action, uuid, step = sys.argv[1:5]
-conf.CONF([], project="reqspec", default_config_files=[])
-conf.CONF.set_override("connection", api_url, group="api_database")
 
 def die(done_uuid, done):
     if done == step:
         os.kill(os.getpid(), signal.SIGKILL)
 
-transfer.AFTER_STEP.append(die)
-ctx = context.get_admin_context()
+own = settings.Settings.from_conf(settings.new_conf())
+own = own.with_api_connection(api_url).replace(after_step=die)
+ctx = context.get_admin_context(settings=own)
 if action == "build":
     build.build_server(ctx, uuid)
 else:

@@ -44,9 +44,9 @@ def test_a_build_killed_after_any_step_converges(
     cloud.add_host(db, 1, "b1", memory_mb=16384)
     other = _bystander(db)
     uuid = cloud.create(db)
-    crash_after(step)
+    crashing = crash_after(step)
     with pytest.raises(Crash):
-        build.build_server(db.ctx, uuid)
+        build.build_server(crashing, uuid)
 
     # Nothing is lost at the crash point, and the API still shows it.
     assert cloud.spec_counts(db)[uuid] >= 1
@@ -75,9 +75,9 @@ def test_a_cross_cell_move_killed_after_any_step_converges(
     cloud.add_host(db, 1, "b1")
     other = _bystander(db)
     uuid = cloud.boot(db, availability_zone="az-1:a2")
-    crash_after(step)
+    crashing = crash_after(step)
     with pytest.raises(Crash):
-        migrate.migrate(db.ctx, uuid, host="b1", allow_cross_cell=True)
+        migrate.migrate(crashing, uuid, host="b1", allow_cross_cell=True)
 
     view = compute_api.show_server(db.ctx, uuid)
     assert view.location in ("cell1", "cell2")
@@ -104,13 +104,12 @@ def test_the_api_shows_the_server_after_every_step(db, kind):
 
     if kind == "build":
         uuid = cloud.create(db, availability_zone="az-1:b1")
-        transfer.AFTER_STEP.append(look)
-        build.build_server(db.ctx, uuid)
+        build.build_server(db.context_with(after_step=look), uuid)
     else:
         uuid = cloud.boot(db, availability_zone="az-1:a1")
-        transfer.AFTER_STEP.append(look)
-        migrate.migrate(db.ctx, uuid, allow_cross_cell=True)
-    transfer.AFTER_STEP.clear()
+        migrate.migrate(
+            db.context_with(after_step=look), uuid, allow_cross_cell=True
+        )
 
     source = "API" if kind == "build" else "cell1"
     steps = [s for s, _, _ in seen]
@@ -137,9 +136,9 @@ def test_a_failed_claim_aborts_the_move_and_changes_nothing(db):
 def test_heal_aborts_a_move_whose_host_filled_up(db, crash_after):
     cloud.add_host(db, 1, "b1", memory_mb=1024)
     uuid = cloud.create(db)
-    crash_after("recorded")
+    crashing = crash_after("recorded")
     with pytest.raises(Crash):
-        build.build_server(db.ctx, uuid)
+        build.build_server(crashing, uuid)
     # While the conductor was dead, someone else took the host.
     rival = cloud.boot(db)
     report = heal.heal(db.ctx)
@@ -156,9 +155,9 @@ def test_concurrent_finishers_converge(db, crash_after, step):
     cloud.add_host(db, 0, "a1")
     cloud.add_host(db, 1, "b1")
     uuid = cloud.boot(db, availability_zone="az-1:a1")
-    crash_after(step)
+    crashing = crash_after(step)
     with pytest.raises(Crash):
-        migrate.migrate(db.ctx, uuid, allow_cross_cell=True)
+        migrate.migrate(crashing, uuid, allow_cross_cell=True)
 
     errors = []
 
