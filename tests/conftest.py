@@ -17,17 +17,20 @@ tests, and a run in which any test was skipped fails as a whole.
 
 from collections.abc import Iterator
 import dataclasses
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from reqspec import conf
 from reqspec import context
+from reqspec.conf import settings as conf_settings
 from reqspec.db import api_models
 from reqspec.db import cell_models
 from reqspec.db import engines
 from reqspec.objects import CellMapping
 from tests.fixtures import databases
+from tests.fixtures import settings as test_settings
 from tests.fixtures.databases import provisioners  # noqa: F401 (fixture)
 from tests.fixtures.services import broker  # noqa: F401 (fixture)
 
@@ -67,10 +70,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(autouse=True)
 def _isolated_configuration(tmp_path: object) -> Iterator[None]:
     """Nothing a test does lands in the working directory or leaks into
-    the next test's configuration."""
+    the next test's configuration. Tests build their own settings
+    (``tests.fixtures.settings``); the global CONF is what the commands
+    and services a test runs in-process read."""
     CONF.set_override("state_path", str(tmp_path))
     yield
     CONF.reset()  # drops every override a test made
+    conf_settings.set_default(None)
 
 
 @dataclasses.dataclass
@@ -105,12 +111,33 @@ def _empty(url: str, metadata: sa.MetaData) -> None:
 @dataclasses.dataclass
 class Env:
     """What a database test works with: an admin context on the API
-    database and two registered cells."""
+    database and two registered cells, and the settings of that context
+    (a configuration of the test's own)."""
 
     backend: str
     api_url: str
     ctx: context.RequestContext
     cells: list[CellMapping]
+    settings: conf_settings.Settings
+
+    def context_with(
+        self,
+        after_step: conf_settings.StepHook | None = None,
+        **groups: dict[str, Any],
+    ) -> context.RequestContext:
+        """An admin context on these databases whose settings also have
+        ``groups``' options set (see ``tests.fixtures.settings.make``) and
+        the crash-point hook ``after_step``."""
+        settings = self.settings
+        if groups:
+            settings = test_settings.make(
+                DEFAULT={"state_path": settings.state_path},
+                api_database={"connection": self.api_url},
+                **groups,
+            )
+        if after_step is not None:
+            settings = settings.replace(after_step=after_step)
+        return context.get_admin_context(settings=settings)
 
     def cell_context(
         self, index: int, ctx: context.RequestContext | None = None
@@ -120,15 +147,21 @@ class Env:
 
 
 @pytest.fixture
-def db(database_set: DatabaseSet) -> Iterator[Env]:
+def db(database_set: DatabaseSet, tmp_path: Any) -> Iterator[Env]:
+    settings = test_settings.make(
+        DEFAULT={"state_path": str(tmp_path)},
+        api_database={"connection": database_set.api_url},
+    )
+    # The commands a test runs in-process (reqspec-manage) read the global
+    # CONF, and so do contexts made without settings: the same database.
     CONF.set_override("connection", database_set.api_url, group="api_database")
-    ctx = context.get_admin_context()
+    ctx = context.get_admin_context(settings=settings)
     cells = []
     for i, url in enumerate(database_set.cell_urls, start=1):
         cell = CellMapping(ctx, name=f"cell{i}", database_connection=url)
         cell.create()
         cells.append(cell)
-    yield Env(database_set.backend, database_set.api_url, ctx, cells)
+    yield Env(database_set.backend, database_set.api_url, ctx, cells, settings)
     _empty(database_set.api_url, api_models.APIBase.metadata)
     for url in database_set.cell_urls:
         _empty(url, cell_models.CellBase.metadata)

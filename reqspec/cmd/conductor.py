@@ -11,20 +11,21 @@ from collections.abc import Sequence
 import logging
 import sys
 
-from reqspec import conf
 from reqspec import context
 from reqspec import rpc
 from reqspec.cmd import service
 from reqspec.conductor import manager
+from reqspec.conf import settings as conf_settings
 from reqspec.scheduler import rpcapi as scheduler_rpcapi
 
-CONF = conf.CONF
 LOG = logging.getLogger("reqspec.conductor")
 
 
-def run() -> int:
-    rpc.set_worker_defaults(CONF.conductor.workers)
-    conductor = manager.ConductorManager(scheduler_rpcapi.SchedulerAPI())
+def run(settings: conf_settings.Settings) -> int:
+    rpc.set_worker_defaults(settings.conductor.workers)
+    conductor = manager.ConductorManager(
+        scheduler_rpcapi.SchedulerAPI(settings=settings)
+    )
 
     def heal(ctx: context.RequestContext) -> None:
         done = conductor.periodic_heal(ctx)
@@ -42,10 +43,11 @@ def run() -> int:
 
     return service.serve(
         "reqspec-conductor",
-        CONF.conductor.topic,
+        settings.conductor.topic,
         conductor,
+        settings,
         periodic=heal,
-        interval=CONF.conductor.heal_interval,
+        interval=settings.conductor.heal_interval,
     )
 
 

@@ -2,6 +2,7 @@
 with ``--transport-url``, by conductor and scheduler services."""
 
 import argparse
+import dataclasses
 import fnmatch
 import json
 import os
@@ -17,6 +18,7 @@ from reqspec import rpc
 from reqspec.cmd import launcher
 from reqspec.cmd import output
 from reqspec.conductor import rpcapi
+from reqspec.conf import settings as conf_settings
 from reqspec.db import engines
 from reqspec.db import migration
 from reqspec.lifecycle import conductors
@@ -113,9 +115,9 @@ def demo_command(args: argparse.Namespace) -> int:
 
 
 def _sqlite_urls(state_dir: str) -> tuple[str, dict[str, str]]:
-    api_url = engines.sqlite_url(os.path.join(state_dir, "api.sqlite"))
+    api_url = conf_settings.sqlite_url(os.path.join(state_dir, "api.sqlite"))
     cell_urls = {
-        name: engines.sqlite_url(
+        name: conf_settings.sqlite_url(
             os.path.join(state_dir, f"cell-{name}.sqlite")
         )
         for name in CELLS
@@ -127,10 +129,10 @@ def _in_process(state_dir: str) -> demo.DemoReport:
     api_url, cell_urls = _sqlite_urls(state_dir)
     # Whatever the configuration says, the demo never touches a real
     # database: it runs on the files it just made.
-    CONF.set_override("connection", api_url, group="api_database")
+    settings = conf_settings.get_default().with_api_connection(api_url)
     try:
         migration.db_sync("api", api_url, label="the API database")
-        ctx = context.get_admin_context()
+        ctx = context.get_admin_context(settings=settings)
         cells = demo.register_cells(ctx, cell_urls)
         for cell in cells:
             migration.db_sync(
@@ -138,7 +140,6 @@ def _in_process(state_dir: str) -> demo.DemoReport:
             )
         return demo.run(ctx, cells)
     finally:
-        CONF.clear_override("connection", group="api_database")
         for url in (api_url, *cell_urls.values()):
             engines.dispose(url)
 
@@ -146,11 +147,12 @@ def _in_process(state_dir: str) -> demo.DemoReport:
 def _over_services(transport_url: str, state_dir: str) -> demo.DemoReport:
     """The same story, with two conductors and a scheduler as processes
     of their own; the databases are the configured ones if any."""
-    api_url = CONF.api_database.connection
-    own_sqlite = not api_url
+    settings = conf_settings.get_default()
+    own_sqlite = settings.database.api_connection_is_default
+    api_url = settings.database.api_connection
     if own_sqlite:
         api_url, cell_urls = _sqlite_urls(state_dir)
-        CONF.set_override("connection", api_url, group="api_database")
+        settings = settings.with_api_connection(api_url)
     # Topics of this run only, so that nothing else on the bus (another
     # demo, a real deployment) takes or sends its messages.
     token = secrets.token_hex(4)
@@ -158,12 +160,19 @@ def _over_services(transport_url: str, state_dir: str) -> demo.DemoReport:
         "conductor": f"reqspec-conductor-demo-{token}",
         "scheduler": f"reqspec-scheduler-demo-{token}",
     }
-    for group, topic in topics.items():
-        CONF.set_override("topic", topic, group=group)
+    settings = settings.replace(
+        conductor=dataclasses.replace(
+            settings.conductor, topic=topics["conductor"]
+        ),
+        scheduler=dataclasses.replace(
+            settings.scheduler, topic=topics["scheduler"]
+        ),
+    )
+    # The bus is oslo.messaging's to configure, from CONF.
     CONF.set_override("transport_url", transport_url)
     try:
         migration.db_sync("api", api_url, label="the API database")
-        ctx = context.get_admin_context()
+        ctx = context.get_admin_context(settings=settings)
         if own_sqlite:
             cells = demo.register_cells(ctx, cell_urls)
         else:
@@ -181,12 +190,14 @@ def _over_services(transport_url: str, state_dir: str) -> demo.DemoReport:
                 "scheduler": {"topic": topics["scheduler"]},
             },
         )
-        with launcher.Services(config, state_dir) as services:
+        with launcher.Services(config, state_dir, settings) as services:
             services.start("scheduler")
             services.start("conductor")
             services.start("conductor")
             services.wait_ready()
-            remote = conductors.RemoteConductor(rpcapi.ComputeTaskAPI())
+            remote = conductors.RemoteConductor(
+                rpcapi.ComputeTaskAPI(settings=settings)
+            )
             report = demo.run(ctx, cells, remote)
             codes = services.stop()
         if any(code != 0 for code in codes.values()):
@@ -197,11 +208,7 @@ def _over_services(transport_url: str, state_dir: str) -> demo.DemoReport:
         return report
     finally:
         rpc.cleanup()
-        for group in topics:
-            CONF.clear_override("topic", group=group)
         CONF.clear_override("transport_url")
-        if own_sqlite:
-            CONF.clear_override("connection", group="api_database")
         engines.dispose_all()
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from reqspec import context
 from reqspec import exception
 from reqspec.conductor import rpcapi as conductor_rpcapi
+from reqspec.conf import settings as conf_settings
 from reqspec.scheduler import rpcapi as scheduler_rpcapi
 
 
@@ -62,13 +63,20 @@ class Service:
 class Services:
     """Child service processes, stopped (SIGTERM, then SIGKILL) on exit.
 
-    The caller configures this process (``CONF``) like the children, so
-    that it can ping them over the same bus and topics.
+    The caller configures this process like the children, so that it
+    can ping them over the same bus (``CONF``) and topics (``settings``,
+    or the process's).
     """
 
-    def __init__(self, config_file: str, log_dir: str) -> None:
+    def __init__(
+        self,
+        config_file: str,
+        log_dir: str,
+        settings: conf_settings.Settings | None = None,
+    ) -> None:
         self.config_file = config_file
         self.log_dir = log_dir
+        self.settings = settings or conf_settings.get_default()
         self.started: list[Service] = []
 
     def start(self, kind: str, command: list[str] | None = None) -> Service:
@@ -92,7 +100,7 @@ class Services:
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Until every started service answers a ping on its own queue;
         ``ServiceUnavailable`` (with its log) if one died or stayed mute."""
-        ctx = context.get_admin_context()
+        ctx = context.get_admin_context(settings=self.settings)
         deadline = time.monotonic() + timeout
         apis: dict[str, Any] = {}
         for service in self.started:
@@ -105,9 +113,11 @@ class Services:
                     )
                 if service.kind not in apis:
                     apis[service.kind] = (
-                        conductor_rpcapi.ComputeTaskAPI()
+                        conductor_rpcapi.ComputeTaskAPI(settings=self.settings)
                         if service.kind == "conductor"
-                        else scheduler_rpcapi.SchedulerAPI()
+                        else scheduler_rpcapi.SchedulerAPI(
+                            settings=self.settings
+                        )
                     )
                 try:
                     apis[service.kind].ping(

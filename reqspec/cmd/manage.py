@@ -32,6 +32,7 @@ from reqspec.cmd import heal_commands
 from reqspec.cmd import nova_commands
 from reqspec.cmd import output
 from reqspec.cmd import upgrade_commands
+from reqspec.conf import settings as conf_settings
 
 CONF = conf.CONF
 
@@ -79,6 +80,7 @@ def _parse(argv: list[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     CONF.register_cli_opt(command_opt)
+    previous = conf_settings.pinned_default()
     try:
         with output.cli_logging():
             problem = _parse(list(sys.argv[1:] if argv is None else argv))
@@ -88,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             command = CONF.command
             action: Callable[[argparse.Namespace], int] = command.action_fn
             try:
+                # Resolved once, for every context the command makes.
+                conf_settings.set_default(
+                    conf_settings.Settings.from_conf(CONF)
+                )
                 return action(command) or 0
             except exception.ReqspecError as err:
                 output.error(err.message)
@@ -100,10 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 output.error("interrupted")
                 return 130
     finally:
-        # Leave the global configuration unparsed, so main() can run again
-        # in the same process (tests do).
+        # Leave the global configuration unparsed and no settings behind,
+        # so main() can run again in the same process (tests do).
         CONF.clear()
         CONF.unregister_opt(command_opt)
+        conf_settings.set_default(previous)
 
 
 if __name__ == "__main__":

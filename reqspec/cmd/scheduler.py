@@ -8,20 +8,19 @@ as you like: they share the topic.
 from collections.abc import Sequence
 import sys
 
-from reqspec import conf
 from reqspec import rpc
 from reqspec.cmd import service
+from reqspec.conf import settings as conf_settings
 from reqspec.scheduler import manager
 
-CONF = conf.CONF
 
-
-def run() -> int:
-    rpc.set_worker_defaults(CONF.conductor.workers)
+def run(settings: conf_settings.Settings) -> int:
+    rpc.set_worker_defaults(settings.conductor.workers)
     return service.serve(
         "reqspec-scheduler",
-        CONF.scheduler.topic,
+        settings.scheduler.topic,
         manager.SchedulerManager(),
+        settings,
     )
 
 

@@ -31,34 +31,42 @@ from reqspec import conf
 from reqspec import context
 from reqspec import exception
 from reqspec import rpc
+from reqspec.conf import settings as conf_settings
 
 CONF = conf.CONF
 LOG = logging.getLogger("reqspec.service")
 
 
-def parse_args(argv: Sequence[str] | None) -> None:
+def parse_args(argv: Sequence[str] | None) -> conf_settings.Settings:
+    """Parse the command line and configuration files, and resolve them
+    once: the settings every context of this process holds."""
     CONF(
         list(sys.argv[1:] if argv is None else argv),
         project="reqspec",
         version=reqspec.__version__,
     )
+    settings = conf_settings.Settings.from_conf(CONF)
+    conf_settings.set_default(settings)
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(process)d %(levelname)s %(name)s %(message)s",
     )
     # oslo.messaging logs every reconnection attempt at INFO.
     logging.getLogger("oslo.messaging").setLevel(logging.WARNING)
+    return settings
 
 
 def serve(
     name: str,
     topic: str,
     endpoint: Any,
+    settings: conf_settings.Settings,
     periodic: Callable[[context.RequestContext], None] | None = None,
     interval: float = 60.0,
 ) -> int:
     """Serve ``endpoint`` on ``topic`` until SIGTERM, running
-    ``periodic`` every ``interval`` seconds; returns the exit code."""
+    ``periodic`` every ``interval`` seconds; returns the exit code.
+    Every context it hands out holds ``settings``."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -67,13 +75,13 @@ def serve(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    server = rpc.get_server(topic, [endpoint], name)
+    server = rpc.get_server(topic, [endpoint], name, settings=settings)
     server.start()
     ticker = None
     if periodic is not None:
         ticker = threading.Thread(
             target=_tick,
-            args=(name, periodic, interval, stop),
+            args=(name, periodic, interval, stop, settings),
             name="periodic",
             daemon=True,
         )
@@ -83,9 +91,10 @@ def serve(
     while not stop.wait(0.5):
         pass
     server.stop()
-    drained = _wait(server, CONF.conductor.graceful_shutdown_timeout)
+    grace = settings.conductor.graceful_shutdown_timeout
+    drained = _wait(server, grace)
     if ticker is not None:
-        ticker.join(CONF.conductor.graceful_shutdown_timeout)
+        ticker.join(grace)
         drained = drained and not ticker.is_alive()
     rpc.cleanup()
     LOG.info("%s stopped (%s)", name, "drained" if drained else "timed out")
@@ -105,10 +114,11 @@ def _tick(
     periodic: Callable[[context.RequestContext], None],
     interval: float,
     stop: threading.Event,
+    settings: conf_settings.Settings,
 ) -> None:
     while not stop.wait(interval):
         try:
-            periodic(context.get_admin_context())
+            periodic(context.get_admin_context(settings=settings))
         except exception.ReqspecError as err:
             # A database down for a moment: the next pass tries again.
             LOG.warning("%s: periodic task failed: %s", name, err.message)
@@ -116,11 +126,13 @@ def _tick(
             LOG.exception("%s: periodic task failed", name)
 
 
-def main(run: Callable[[], int], argv: Sequence[str] | None) -> int:
-    """Parse the configuration and run ``run``; errors are one line."""
+def main(
+    run: Callable[[conf_settings.Settings], int], argv: Sequence[str] | None
+) -> int:
+    """Parse the configuration and ``run`` with the settings it resolves
+    to; errors are one line."""
     try:
-        parse_args(argv)
-        return run()
+        return run(parse_args(argv))
     except exception.ReqspecError as err:
         print(f"error: {err.message}", file=sys.stderr)
         return 1
