@@ -2,7 +2,9 @@
 
 Importing this package registers every option on ``CONF``; nothing is read
 until a command or test calls ``CONF(...)``. Callers that manage their own
-``ConfigOpts`` can call :func:`register_opts` on it.
+``ConfigOpts`` can call :func:`register_opts` on it. The code does not
+read options per call: ``reqspec.conf.settings.Settings.from_conf`` reads
+them once, and request contexts carry the result.
 """
 
 from collections.abc import Sequence

@@ -209,3 +209,17 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         manage.main(["db"])
     assert info.value.code == 2
+
+
+def test_an_invalid_option_value_stops_every_command(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Read when the settings are resolved, before the command runs, even
+    # if the command itself never uses the option.
+    path = os.path.join(str(tmp_path), "bad.conf")
+    with open(path, "w") as f:
+        f.write("[scheduler]\nmax_attempts = 0\n")
+    assert manage.main(["--config-file", path, "db", "version"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: configuration: ")
+    assert "max_attempts" in err
