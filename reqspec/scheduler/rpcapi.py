@@ -10,7 +10,6 @@ object version the pinned RPC version carries (``REQUEST_SPEC_VERSIONS``).
 from collections.abc import Sequence
 from typing import Any
 
-import oslo_messaging as messaging
 from oslo_versionedobjects import exception as ovo_exception
 
 from reqspec import conf
@@ -177,16 +176,7 @@ class SchedulerAPI:
     ) -> dict[str, Any]:
         """The pid and RPC version of a scheduler (``server``: one named
         process; default: any)."""
-        cctxt = self.client.prepare(
-            version="1.0", server=server, timeout=timeout
-        )
-        try:
-            answer: dict[str, Any] = cctxt.call(ctx, "ping")
-        except messaging.MessagingTimeout as err:
-            raise exception.ServiceUnavailable(
-                service=SERVICE, reason=str(err)
-            ) from None
-        return answer
+        return rpc.ping(self.client, ctx, SERVICE, server, timeout)
 
 
 def selection_to_primitive(selection: Selection) -> dict[str, Any]:
