@@ -159,9 +159,7 @@ def test_an_older_scheduler_keeps_anti_affinity_within_a_batch(
         api.select_destinations(db.ctx, request, uuids * 2)
 
 
-def test_an_older_scheduler_keeps_affinity_within_a_batch(
-    db, server
-) -> None:
+def test_an_older_scheduler_keeps_affinity_within_a_batch(db, server) -> None:
     endpoint, _ = server
     request = _request(db, instance_group=cloud.group("affinity"))
     CONF.set_override("scheduler", "1.1", group="upgrade_levels")
