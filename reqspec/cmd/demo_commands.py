@@ -13,16 +13,16 @@ from typing import Any
 
 from reqspec import conf
 from reqspec import context
+from reqspec import demo
 from reqspec import exception
 from reqspec import rpc
 from reqspec.cmd import launcher
 from reqspec.cmd import output
+from reqspec.conductor import api as conductor_api
 from reqspec.conductor import rpcapi
 from reqspec.conf import settings as conf_settings
 from reqspec.db import engines
 from reqspec.db import migration
-from reqspec.lifecycle import conductors
-from reqspec.lifecycle import demo
 from reqspec.objects import CellMapping
 
 CONF = conf.CONF
@@ -195,7 +195,7 @@ def _over_services(transport_url: str, state_dir: str) -> demo.DemoReport:
             services.start("conductor")
             services.start("conductor")
             services.wait_ready()
-            remote = conductors.RemoteConductor(
+            remote = conductor_api.RemoteConductor(
                 rpcapi.ComputeTaskAPI(settings=settings)
             )
             report = demo.run(ctx, cells, remote)

@@ -1,9 +1,8 @@
-"""Engines: one per URL and settings for the life of the process, pooled,
-durable."""
+"""The process's databases: one per URL and engine settings, cell pools of
+their own size, idle connections closed."""
 
 import datetime
 import os
-import pathlib
 import sqlite3
 import time
 from typing import cast
@@ -17,8 +16,6 @@ from reqspec.conf import settings as conf_settings
 from reqspec.conf.settings import EngineSettings
 from reqspec.db import api_models
 from reqspec.db import engines
-from reqspec.db import server_engines
-from reqspec.db import sqlite_files
 from tests.conftest import Env
 from tests.fixtures import settings as test_settings
 from tests.fixtures.proxy import Proxy
@@ -31,42 +28,6 @@ def _existing(directory: object, name: str) -> str:
     return path
 
 
-def test_a_missing_sqlite_file_is_opened_never_created(
-    tmp_path: pathlib.Path,
-) -> None:
-    """Issue 13: connecting used to create the directory and an empty
-    database file."""
-    path = tmp_path / "nowhere" / "cell.sqlite"
-    url = conf_settings.sqlite_url(str(path))
-    assert sqlite_files.missing_sqlite_file(url) == str(path)
-    try:
-        with pytest.raises(db_exc.DBError, match="unable to open"):
-            engines.database(url).engine.connect()
-    finally:
-        engines.dispose(url)
-    assert list(tmp_path.iterdir()) == []
-    # A command meant to create a database may.
-    engine = engines.create_engine(url, create=True)
-    try:
-        with engine.connect():
-            pass
-    finally:
-        engine.dispose()
-    assert path.exists() and sqlite_files.missing_sqlite_file(url) is None
-
-
-def test_a_path_that_needs_escaping_in_a_uri_opens(
-    tmp_path: pathlib.Path,
-) -> None:
-    url = conf_settings.sqlite_url(_existing(tmp_path, "odd #%name.sqlite"))
-    try:
-        with engines.database(url).engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
-    finally:
-        engines.dispose(url)
-    assert sorted(p.name for p in tmp_path.iterdir())[0] == "odd #%name.sqlite"
-
-
 def test_one_database_object_per_url(tmp_path: object) -> None:
     url = conf_settings.sqlite_url(os.path.join(str(tmp_path), "a.sqlite"))
     first = engines.database(url)
@@ -75,44 +36,6 @@ def test_one_database_object_per_url(tmp_path: object) -> None:
     engines.dispose(url)
     assert engines.database(url) is not first
     engines.dispose(url)
-
-
-def test_sqlite_files_are_pooled_durable_and_wait_for_locks(
-    tmp_path: object,
-) -> None:
-    url = conf_settings.sqlite_url(_existing(tmp_path, "b.sqlite"))
-    engine = engines.database(url).engine
-    try:
-        assert isinstance(engine.pool, sa.pool.QueuePool)
-        with engine.connect() as conn:
-            pragma = conn.exec_driver_sql
-            assert pragma("PRAGMA journal_mode").scalar() == "wal"
-            assert pragma("PRAGMA synchronous").scalar() == 2  # FULL
-            assert pragma("PRAGMA foreign_keys").scalar() == 1
-        with engine.connect() as conn:
-            first = conn.connection.dbapi_connection
-        with engine.connect() as conn:
-            # The same DBAPI connection comes back from the pool.
-            assert conn.connection.dbapi_connection is first
-    finally:
-        engines.dispose(url)
-
-
-def test_sqlite_transactions_are_real(tmp_path: object) -> None:
-    # pysqlite on its own does not BEGIN before a SELECT; a writer that
-    # fails after its first statement must leave nothing behind.
-    url = conf_settings.sqlite_url(_existing(tmp_path, "c.sqlite"))
-    engine = engines.database(url).engine
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
-        with pytest.raises(RuntimeError), engine.begin() as conn:
-            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
-            raise RuntimeError("boom")
-        with engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
-    finally:
-        engines.dispose(url)
 
 
 def _cell_engine(**options: object) -> EngineSettings:
@@ -157,79 +80,6 @@ def test_one_url_with_other_engine_settings_gets_a_pool_of_its_own(
         assert engines.database(url, small) is not first
     finally:
         engines.dispose(url)
-
-
-def _kill_the_pooled_connection(db: Env) -> None:
-    """Have the server end the (idle) connection the pool holds."""
-    engine = engines.database(db.api_url).engine
-    with engine.connect() as conn:
-        dbapi_con = conn.connection.dbapi_connection
-        if db.backend == "postgresql":
-            kill = (
-                f"SELECT pg_terminate_backend({dbapi_con.get_backend_pid()})"
-            )
-        else:
-            kill = f"KILL CONNECTION {dbapi_con.thread_id()}"
-    admin = sa.create_engine(db.api_url, poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(kill)
-    admin.dispose()
-
-
-def _count_pings(db: Env, monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    dialect = engines.database(db.api_url).engine.dialect
-    pings: list[object] = []
-    real = dialect.do_ping
-
-    def counting(dbapi_con: object) -> bool:
-        pings.append(dbapi_con)
-        return real(dbapi_con)
-
-    monkeypatch.setattr(dialect, "do_ping", counting)
-    return pings
-
-
-@pytest.mark.backends("postgresql", "mysql")
-def test_busy_server_connections_are_not_pinged(
-    db: Env, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from reqspec import objects
-
-    objects.CellMapping.get_all(db.ctx)
-    pings = _count_pings(db, monkeypatch)
-    for _ in range(5):
-        objects.CellMapping.get_by_name(db.ctx, "cell1")
-    assert pings == []
-    monkeypatch.setattr(server_engines, "IDLE_PING_SECONDS", 0.0)
-    objects.CellMapping.get_by_name(db.ctx, "cell1")
-    assert len(pings) == 1
-
-
-@pytest.mark.backends("postgresql", "mysql")
-def test_an_idle_connection_the_server_dropped_is_replaced(
-    db: Env, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from reqspec import objects
-
-    objects.CellMapping.get_all(db.ctx)
-    _kill_the_pooled_connection(db)
-    # As if the connection had sat idle past the threshold.
-    monkeypatch.setattr(server_engines, "IDLE_PING_SECONDS", 0.0)
-    assert objects.CellMapping.get_by_name(db.ctx, "cell1").name == "cell1"
-
-
-@pytest.mark.backends("postgresql", "mysql")
-def test_a_busy_connection_the_server_dropped_fails_once(db: Env) -> None:
-    # Not pinged (used a moment ago): the call fails cleanly, nothing was
-    # written, and the pool is replaced for the next call.
-    from reqspec import exception
-    from reqspec import objects
-
-    objects.CellMapping.get_all(db.ctx)
-    _kill_the_pooled_connection(db)
-    with pytest.raises(exception.DatabaseUnavailable, match="nothing was"):
-        objects.CellMapping.get_by_name(db.ctx, "cell1")
-    assert objects.CellMapping.get_by_name(db.ctx, "cell1").name == "cell1"
 
 
 def server_connections(url: str) -> int:
@@ -341,45 +191,6 @@ def test_a_silent_cell_server_fails_to_connect_in_time(
     finally:
         proxy.close()
         engines.dispose(proxy.url)
-
-
-def _session_sync_wait(
-    url: str, settings: EngineSettings | None = None
-) -> int:
-    with engines.database(url, settings).engine.connect() as conn:
-        return int(
-            conn.exec_driver_sql("SELECT @@SESSION.wsrep_sync_wait").scalar()
-        )
-
-
-@pytest.mark.backends("mysql")
-@pytest.mark.galera
-def test_causal_reads_are_asked_of_galera_nodes_only(db: Env) -> None:
-    cell_url = db.cells[0].database_connection
-    engines.dispose(cell_url)
-    engines.dispose(db.api_url)
-    # A plain MariaDB keeps its own setting (0); a Galera node gets 3.
-    expected = 3 if db.backend == "galera" else 0
-    assert _session_sync_wait(cell_url) == expected
-    assert _session_sync_wait(db.api_url) == expected
-
-
-@pytest.mark.backends()
-@pytest.mark.galera
-def test_sync_wait_is_configurable_per_database_group(db: Env) -> None:
-    cell_url = db.cells[0].database_connection
-    both = test_settings.make(
-        api_database={"connection": db.api_url, "mysql_wsrep_sync_wait": 7},
-        database={"mysql_wsrep_sync_wait": 1},
-    ).database
-    assert _session_sync_wait(cell_url, both.engine_for(cell_url)) == 1
-    assert _session_sync_wait(db.api_url, both.engine_for(db.api_url)) == 7
-    # Unset in [api_database]: the API database follows [database].
-    cells_only = test_settings.make(
-        api_database={"connection": db.api_url},
-        database={"mysql_wsrep_sync_wait": 1},
-    ).database
-    assert _session_sync_wait(db.api_url, cells_only.api_engine) == 1
 
 
 def test_no_event_per_transaction_yet_errors_are_translated(db: Env) -> None:
