@@ -25,15 +25,30 @@ results.
 from collections.abc import Callable
 import linecache
 from typing import Any
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from oslo_versionedobjects import base as ovo_base
 
 from reqspec.objects import base
 from reqspec.objects import fields
 
-if TYPE_CHECKING:
-    from reqspec.objects.codec import Codec
+
+class Plan(Protocol):
+    """What the compiler reads of a codec (``reqspec.objects.codec.Codec``
+    is one): the class, the fields it stores, and per field its check,
+    dumper or child plan. A protocol, so that this module needs nothing
+    from the codec's and the dependency points one way."""
+
+    cls: type[ovo_base.VersionedObject]
+    names: tuple[str, ...]
+    required: tuple[str, ...]
+
+    def child(self, name: str) -> "Plan | None": ...
+    def check(self, name: str) -> Callable[[Any], Any]: ...
+    def dump(self, name: str) -> Callable[[Any], Any]: ...
+    def null_value(self, name: str) -> Callable[[], Any]: ...
+    def fast_decoder(self) -> Callable[[Any], Any]: ...
+    def fast_encoder(self) -> Callable[[Any], dict[str, Any]]: ...
 
 
 class Refused(Exception):
@@ -73,7 +88,7 @@ def _constructs_plainly(cls: type[ovo_base.VersionedObject]) -> bool:
     return cls.__init__ is ovo_base.VersionedObject.__init__
 
 
-def compile_decoder(codec: "Codec") -> Callable[[Any], Any]:
+def compile_decoder(codec: Plan) -> Callable[[Any], Any]:
     """A function from a document's plain JSON object to a new object of
     ``codec.cls`` with no changes recorded, or ``Refused``."""
     cls = codec.cls
@@ -134,7 +149,7 @@ def compile_decoder(codec: "Codec") -> Callable[[Any], Any]:
     return _define(source, "decode", env, cls)
 
 
-def compile_encoder(codec: "Codec") -> Callable[[Any], dict[str, Any]]:
+def compile_encoder(codec: Plan) -> Callable[[Any], dict[str, Any]]:
     """A function from an object of ``codec.cls`` to the plain JSON object
     of its stored fields (floats as orjson fragments), or ``Refused``."""
     cls = codec.cls
