@@ -155,6 +155,7 @@ class RequestSpec(StoredRequestSpec):
         before they existed, leaving its document and generation alone
         (a writer holding it can still save); False, and nothing written,
         if the row changed since this spec was read."""
+        self.check_may_store()
         if self.generation is None:
             raise exception.ObjectActionError(
                 action="fill_columns", reason="the spec was never stored"
