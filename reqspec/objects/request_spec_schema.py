@@ -2,10 +2,10 @@
 
 ``RequestSpecSchema`` declares the fields and what they mean (the
 read-throughs to the flavor, the per-move reset); the class registered as
-``RequestSpec`` (``reqspec.objects.request_spec``) adds building from API
-input (``reqspec.objects.request_spec_builder``) and persistence. The
-upgrade steps of stored documents sit here next to the version history
-they follow.
+``RequestSpec`` (``reqspec.objects.request_spec``) adds, one layer per
+module, building from API input (``request_spec_builder``), reading
+(``request_spec_stored``) and writing. The upgrade steps of stored
+documents sit here next to the version history they follow.
 """
 
 from typing import Any
