@@ -311,8 +311,10 @@ class DocumentFormat:
     ) -> tuple[Any, str]:
         """``decode``, with the version the document was written at."""
         version, body = parse(text, limit)
+        if version != self.version:
+            body = self.upgrade(version, body)
         try:
-            obj = self._codec.decode(self.upgrade(version, body))
+            obj = self._codec.decode(body)
         except codec.Invalid as err:
             raise err.to_exception() from None
         except RecursionError:

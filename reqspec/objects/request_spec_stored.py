@@ -180,14 +180,14 @@ class StoredRequestSpec(RequestSpecBuilder):
         if not uuids:
             return []
         scope = project_scope.scope_of(context)
-        rows = db.get_by_instance_uuids(context, uuids, scope)
-        by_uuid = {
-            row.instance_uuid: row
-            for row in rows
-            if project_scope.owns(scope, row.project_id)
-        }
-        found = [by_uuid[uuid] for uuid in uuids if uuid in by_uuid]
         with _collector_paused():
+            rows = db.get_by_instance_uuids(context, uuids, scope)
+            by_uuid = {
+                row.instance_uuid: row
+                for row in rows
+                if project_scope.owns(scope, row.project_id)
+            }
+            found = [by_uuid[uuid] for uuid in uuids if uuid in by_uuid]
             return list(cls._load_rows(context, found, on_damaged))
 
     @classmethod
@@ -264,14 +264,16 @@ _UNSET = object()
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a list of specs is built.
+    """Pause the cyclic garbage collector while a list of specs is read
+    and built.
 
     Decoding a thousand specs allocates tens of thousands of containers,
     none of them in a reference cycle (reference counting frees them);
     meanwhile the collector, run by allocation counts, walks the young
     objects every few hundred allocations and, as the list grows, now and
     then the whole heap: about a tenth of a bulk read. Paused only if it
-    was running, and never across a yield to the caller.
+    was running, and never across a yield to the caller; whatever cycle
+    is made meanwhile is collected after.
     """
     if not gc.isenabled():
         yield
