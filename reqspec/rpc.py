@@ -164,6 +164,27 @@ def get_client(
     )
 
 
+def ping(
+    client: messaging.RPCClient,
+    ctx: context.RequestContext,
+    service: str,
+    server: str | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """The pid and RPC version of a ``service`` process (``server``: one
+    named process; default: any on the client's topic), or
+    ``ServiceUnavailable`` if none answers within ``timeout`` seconds.
+    Every reqspec service answers ``ping`` at RPC version 1.0."""
+    cctxt = client.prepare(version="1.0", server=server, timeout=timeout)
+    try:
+        answer: dict[str, Any] = cctxt.call(ctx, "ping")
+    except messaging.MessagingTimeout as err:
+        raise exception.ServiceUnavailable(
+            service=service, reason=str(err)
+        ) from None
+    return answer
+
+
 def get_server(
     topic: str,
     endpoints: list[Any],

@@ -1,15 +1,27 @@
-"""Dependencies between reqspec's layers point one way only.
+"""Dependencies between reqspec's modules point one way only.
 
-    cmd  ->  lifecycle / conductor / scheduler  ->  objects  ->  db
-    context, conf, exception: leaves that anyone may import
+    cmd                                      parsing, printing, services
+    demo                                     the scenario of the demo command
+    compute_api                              the API facade
+    conductor                                builds and moves servers
+    lifecycle                                a spec's journey between databases
+    scheduler                                chooses hosts
+    objects, rpc                             versioned objects, the wire
+    db                                       tables, engines, SQL
+    context, conf, exception                 leaves that anyone may import
 
 A module may import its own layer and any layer below it; an import that
-goes up (the db layer reaching for objects, objects for the conductor...)
-fails this test. The orchestration layers also stay away from the db
-layer: they work through objects and never open a transaction.
+goes up (the db layer reaching for objects, the lifecycle for the
+conductor...) fails this test. The orchestration layers (scheduler to
+demo) also stay away from the db layer: they work through objects and
+never open a transaction. Inside a layer, the modules import each other
+without a cycle: no module needs another that needs it back, even
+through a function-level import.
 """
 
 import ast
+from collections.abc import Iterable
+from collections.abc import Mapping
 import pathlib
 
 import pytest
@@ -25,13 +37,15 @@ RANKS = {
     # The wire: serializers for objects and contexts, used by the RPC
     # clients and servers of the orchestration layers.
     "rpc": 2,
+    # The orchestration tier, each layer on the ones before it.
     "scheduler": 3,
-    "conductor": 3,
-    "lifecycle": 3,
-    "compute_api": 3,
-    "cmd": 4,
+    "lifecycle": 4,
+    "conductor": 5,
+    "compute_api": 6,
+    "demo": 7,
+    "cmd": 8,
 }
-ORCHESTRATION = {"scheduler", "conductor", "lifecycle", "compute_api"}
+ORCHESTRATION = {"scheduler", "lifecycle", "conductor", "compute_api", "demo"}
 
 
 def _layer(module: str) -> str:
@@ -47,25 +61,28 @@ def _module_name(path: pathlib.Path) -> str:
     return ".".join(parts)
 
 
-def _reqspec_imports(path: pathlib.Path) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
+def _reqspec_imports(source: str, filename: str = "<source>") -> set[str]:
+    """Every reqspec name ``source`` imports, at any depth (function
+    bodies and ``if TYPE_CHECKING:`` blocks included): for ``from a
+    import b``, both ``a`` and ``a.b``."""
     found = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(source, filename=filename)):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             if node.level:
-                raise AssertionError(f"{path}: use absolute imports")
+                raise AssertionError(f"{filename}: use absolute imports")
             found.add(node.module)
             found.update(f"{node.module}.{a.name}" for a in node.names)
     return {m for m in found if m.split(".")[0] == "reqspec"}
 
 
 MODULES = sorted(ROOT.rglob("*.py"))
+SOURCES = {_module_name(p): p.read_text() for p in MODULES}
 
 
 def test_every_layer_has_a_rank() -> None:
-    layers = {_layer(_module_name(p)) for p in MODULES} - {"<package>"}
+    layers = {_layer(m) for m in SOURCES} - {"<package>"}
     assert layers <= set(RANKS), layers - set(RANKS)
 
 
@@ -90,12 +107,10 @@ def violations(module: str, imports: set[str]) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize(
-    "path", MODULES, ids=lambda p: _module_name(p) or "reqspec"
-)
-def test_imports_point_down(path: pathlib.Path) -> None:
-    module = _module_name(path)
-    assert violations(module, _reqspec_imports(path)) == []
+@pytest.mark.parametrize("module", sorted(SOURCES), ids=lambda m: m)
+def test_imports_point_down(module: str) -> None:
+    imports = _reqspec_imports(SOURCES[module], module)
+    assert violations(module, imports) == []
 
 
 def test_the_check_catches_upward_and_orchestration_imports() -> None:
@@ -104,14 +119,132 @@ def test_the_check_catches_upward_and_orchestration_imports() -> None:
     assert violations("reqspec.conductor.tasks", {"reqspec.db.engines"})
     assert not violations("reqspec.cmd.manage", {"reqspec.db.migration"})
     assert not violations("reqspec.objects.base", {"reqspec.exception"})
+    # Inside the orchestration tier, only downwards.
+    assert violations("reqspec.lifecycle.demo", {"reqspec.conductor.build"})
+    assert violations("reqspec.lifecycle.views", {"reqspec.compute_api"})
+    assert violations("reqspec.scheduler.x", {"reqspec.lifecycle.transfer"})
+    assert violations("reqspec.conductor.build", {"reqspec.demo"})
+    assert violations("reqspec.demo", {"reqspec.cmd.output"})
+    assert not violations(
+        "reqspec.conductor.build", {"reqspec.lifecycle.transfer"}
+    )
+    assert not violations("reqspec.demo", {"reqspec.conductor.api"})
+
+
+def dependency_graph(sources: Mapping[str, str]) -> dict[str, set[str]]:
+    """Module -> the modules of ``sources`` it imports. ``from pkg import
+    name`` depends on ``pkg.name`` when that is a module, else on
+    ``pkg``; importing ``pkg.mod`` does not count as depending on
+    ``pkg`` (Python runs ``pkg/__init__`` first, but that is the
+    package's own business, and counting it would make every package
+    whose ``__init__`` re-exports a module a cycle)."""
+    graph: dict[str, set[str]] = {}
+    for module, source in sources.items():
+        deps = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    deps.add(full if full in sources else node.module)
+        graph[module] = {d for d in deps if d in sources and d != module}
+    return graph
+
+
+def cycles(graph: Mapping[str, Iterable[str]]) -> set[frozenset[str]]:
+    """The sets of modules that import each other, directly or through
+    others (the strongly connected components of more than one module,
+    by Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: set[frozenset[str]] = set()
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.add(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.add(frozenset(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def _a_loop(
+    graph: Mapping[str, Iterable[str]], members: frozenset[str]
+) -> str:
+    """One import path through a cycle, for the failure message."""
+    start = min(members)
+    paths = {start: [start]}
+    todo = [start]
+    while todo:
+        v = todo.pop(0)
+        for w in sorted(graph[v]):
+            if w == start:
+                return " -> ".join([*paths[v], start])
+            if w in members and w not in paths:
+                paths[w] = [*paths[v], w]
+                todo.append(w)
+    raise AssertionError(f"{sorted(members)} is not a cycle")
+
+
+GRAPH = dependency_graph(SOURCES)
+
+
+def test_no_import_cycles() -> None:
+    found = cycles(GRAPH)
+    assert not found, [_a_loop(GRAPH, c) for c in found]
+
+
+def test_the_check_catches_cycles() -> None:
+    sources = {
+        "reqspec.a": "from reqspec import b\n",
+        "reqspec.b": "def f():\n    import reqspec.c\n",
+        "reqspec.c": "from reqspec.a import thing\n",
+        "reqspec.d": "from reqspec import a\n",
+        "reqspec.pkg": "from reqspec.pkg import mod\n",
+        "reqspec.pkg.mod": "import reqspec.c\n",
+    }
+    graph = dependency_graph(sources)
+    # A function-level import, and "from a import name" meaning module a.
+    assert graph["reqspec.b"] == {"reqspec.c"}
+    assert graph["reqspec.c"] == {"reqspec.a"}
+    # "from pkg import mod" is the module; pkg.mod does not need pkg.
+    assert graph["reqspec.pkg"] == {"reqspec.pkg.mod"}
+    loop = frozenset({"reqspec.a", "reqspec.b", "reqspec.c"})
+    assert cycles(graph) == {loop}
+    assert _a_loop(graph, loop) == (
+        "reqspec.a -> reqspec.b -> reqspec.c -> reqspec.a"
+    )
+    del sources["reqspec.b"]
+    assert cycles(dependency_graph(sources)) == set()
 
 
 def _private_defs() -> set[str]:
     """The underscore-prefixed functions and methods reqspec defines."""
     return {
         node.name
-        for path in MODULES
-        for node in ast.walk(ast.parse(path.read_text()))
+        for source in SOURCES.values()
+        for node in ast.walk(ast.parse(source))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         and node.name.startswith("_")
     }
@@ -162,11 +295,9 @@ def back_doors(source: str, private: set[str] = PRIVATE) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize(
-    "path", MODULES, ids=lambda p: _module_name(p) or "reqspec"
-)
-def test_no_back_doors(path: pathlib.Path) -> None:
-    assert back_doors(path.read_text()) == []
+@pytest.mark.parametrize("module", sorted(SOURCES), ids=lambda m: m)
+def test_no_back_doors(module: str) -> None:
+    assert back_doors(SOURCES[module]) == []
 
 
 def test_the_check_catches_back_doors() -> None:

@@ -72,3 +72,27 @@ def test_a_transport_is_made_once_per_url() -> None:
         rpc.cleanup()
     assert rpc.get_transport("fake://") is not fake
     rpc.cleanup()
+
+
+class _Pinged:
+    def ping(self, ctx: context.RequestContext) -> dict[str, object]:
+        return {"pid": 42, "version": "1.0", "project": ctx.project_id}
+
+
+def test_ping_asks_a_service_and_names_it_when_none_answers() -> None:
+    url = "fake://"
+    ctx = context.RequestContext(project_id="p1", overwrite=False)
+    client = rpc.get_client("ping-test", "1.0", None, "pingd", url)
+    server = rpc.get_server("ping-test", [_Pinged()], "pingd", url)
+    server.start()
+    try:
+        answer = rpc.ping(client, ctx, "pingd", timeout=10)
+        assert answer == {"pid": 42, "version": "1.0", "project": "p1"}
+        # No process of that name on the topic: nobody answers.
+        with pytest.raises(exception.ServiceUnavailable) as caught:
+            rpc.ping(client, ctx, "pingd", server="nobody.1", timeout=0.2)
+        assert "pingd" in caught.value.message
+    finally:
+        server.stop()
+        server.wait()
+        rpc.cleanup()

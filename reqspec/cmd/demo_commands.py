@@ -12,15 +12,15 @@ from typing import Any
 
 from reqspec import conf
 from reqspec import context
+from reqspec import demo
 from reqspec import exception
 from reqspec import rpc
 from reqspec.cmd import launcher
 from reqspec.cmd import output
+from reqspec.conductor import api as conductor_api
 from reqspec.conductor import rpcapi
 from reqspec.db import engines
 from reqspec.db import migration
-from reqspec.lifecycle import conductors
-from reqspec.lifecycle import demo
 from reqspec.objects import CellMapping
 
 CONF = conf.CONF
@@ -186,7 +186,7 @@ def _over_services(transport_url: str, state_dir: str) -> demo.DemoReport:
             services.start("conductor")
             services.start("conductor")
             services.wait_ready()
-            remote = conductors.RemoteConductor(rpcapi.ComputeTaskAPI())
+            remote = conductor_api.RemoteConductor(rpcapi.ComputeTaskAPI())
             report = demo.run(ctx, cells, remote)
             codes = services.stop()
         if any(code != 0 for code in codes.values()):

@@ -122,10 +122,9 @@ def build_servers(
         if uuid not in waiting:
             # Built, or a build a crash interrupted: as build_server does.
             results[uuid] = build_server(ctx, uuid, scheduler)
-    documents = RequestSpec.get_stored_documents(
-        ctx, [u for u in uuids if u in waiting]
-    )
-    for request in _requests(ctx, documents):
+    pending = [u for u in uuids if u in waiting]
+    documents = RequestSpec.get_stored_documents(ctx, pending)
+    for request in _requests(ctx, documents, pending):
         results.update(_build_request(ctx, request, scheduler))
     for uuid in uuids:
         if uuid not in results:
@@ -145,20 +144,36 @@ class _Request:
 
 
 def _requests(
-    ctx: context.RequestContext, documents: dict[str, str]
+    ctx: context.RequestContext, documents: dict[str, str], order: list[str]
 ) -> list[_Request]:
-    by_key: dict[str, dict[str, str]] = {}
-    for uuid, text in documents.items():
-        by_key.setdefault(text.replace(uuid, ""), {})[uuid] = text
+    """The requests among ``documents``, each with its members in the
+    order of ``order``.
+
+    Servers of one request have documents equal but for the uuid. So do
+    the servers of separate but identical requests; with no request id
+    stored, those are told apart by size alone: a run of equal documents
+    longer than their ``num_instances`` is cut into requests of that
+    many, in the caller's order (``create_servers`` returns a request's
+    uuids together). Identical single-server requests thus stay single,
+    and one that finds no host does not fail the others.
+    """
+    by_key: dict[str, list[str]] = {}
+    for uuid in order:
+        text = documents.get(uuid)
+        if text is not None:
+            by_key.setdefault(text.replace(uuid, ""), []).append(uuid)
     requests = []
     for members in by_key.values():
-        uuid, text = next(iter(members.items()))
         try:
-            spec = RequestSpec.from_document(ctx, text)
+            spec = RequestSpec.from_document(ctx, documents[members[0]])
         except exception.InvalidRequestSpec:
             continue  # each on its own then, to be reported as such
-        if spec.instance_uuid == uuid:
-            requests.append(_Request(spec, members))
+        if spec.instance_uuid != members[0]:
+            continue  # the uuid is not where a uuid goes: on its own
+        size = max(spec.num_instances, 1)
+        for first in range(0, len(members), size):
+            chunk = members[first : first + size]
+            requests.append(_Request(spec, {u: documents[u] for u in chunk}))
     return requests
 
 

@@ -8,8 +8,6 @@ makes the same request a call that returns the ``MoveResult``.
 
 from typing import Any
 
-import oslo_messaging as messaging
-
 from reqspec import conf
 from reqspec import context
 from reqspec import exception
@@ -224,16 +222,7 @@ class ComputeTaskAPI:
     ) -> dict[str, Any]:
         """The pid and RPC version of a conductor (``server``: one named
         process; default: any)."""
-        cctxt = self.client.prepare(
-            version="1.0", server=server, timeout=timeout
-        )
-        try:
-            answer: dict[str, Any] = cctxt.call(ctx, "ping")
-        except messaging.MessagingTimeout as err:
-            raise exception.ServiceUnavailable(
-                service=SERVICE, reason=str(err)
-            ) from None
-        return answer
+        return rpc.ping(self.client, ctx, SERVICE, server, timeout)
 
 
 def result_to_primitive(

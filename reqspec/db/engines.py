@@ -57,6 +57,14 @@ LOG = logging.getLogger(__name__)
 #: Seconds a SQLite writer waits for another writer's lock.
 SQLITE_BUSY_TIMEOUT = 60
 
+#: KiB of private page cache per SQLite connection (SQLite's default is
+#: 2 MiB). Every cell database has its own pool, so a process's memory
+#: would grow with the number of cells by that much per connection; the
+#: operating system's page cache already keeps a file's hot pages, so a
+#: small private one costs reads nothing measurable and a 500-row write
+#: transaction about a millisecond.
+SQLITE_CACHE_KIB = 256
+
 
 def is_sqlite_file(url: sa.engine.URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database not in (
@@ -101,6 +109,7 @@ def _create_sqlite_file_engine(
         dbapi_con.execute("PRAGMA journal_mode=WAL")
         dbapi_con.execute(f"PRAGMA synchronous={synchronous}")
         dbapi_con.execute("PRAGMA foreign_keys=ON")
+        dbapi_con.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         record.info["pid"] = os.getpid()
 
     @sa.event.listens_for(engine, "checkin")

@@ -92,7 +92,7 @@ def value_check(field: ovo_fields.Field[Any]) -> fields.Check:
 
 def none_handler(field: Any) -> Callable[[], Any]:
     """What a null object field decodes to: None if nullable, else an
-    error, default or not (see ``fields.value_check``)."""
+    error, default or not (see ``value_check``)."""
     if field.nullable:
         return lambda: None
 

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 from oslo_utils import uuidutils
 
 from reqspec import exception
+from reqspec.db import claims
 from reqspec.db import compute_nodes as db
-from reqspec.db import instances as instances_db
 from reqspec.objects import base
 from reqspec.objects import fields
 from reqspec.objects.image_meta import ARCHITECTURES
@@ -109,7 +109,7 @@ class ComputeNode(base.ReqspecObject):
         """
         nodes = [cls.from_db_row(context, r) for r in db.get_all(context)]
         if with_usage:
-            usage = instances_db.usage_by_node(context, exclude_instance_uuid)
+            usage = claims.usage_by_node(context, exclude_instance_uuid)
             for node in nodes:
                 held, running = usage.get(
                     (node.host, node.node), (Resources(), 0)

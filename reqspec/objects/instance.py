@@ -49,7 +49,7 @@ class Instance(base.ReqspecObject):
     a group's members by it, fresh, in every cell.
 
     Every change that makes a node hold more is a claim, checked against
-    the node's capacity under its lock (``reqspec.db.instances``), and is
+    the node's capacity under its lock (``reqspec.db.claims``), and is
     conditional on the server still being where the caller saw it.
     """
 

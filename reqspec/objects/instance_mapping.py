@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from reqspec import exception
 from reqspec.db import instance_mappings as db
+from reqspec.db import mapping_batches
 from reqspec.objects import base
 from reqspec.objects import fields
 from reqspec.objects import project_scope
@@ -318,7 +319,7 @@ class InstanceMapping(base.ReqspecObject):
             raise exception.ObjectActionError(
                 action="finish a build", reason="no build is recorded"
             )
-        done = self.instance_uuid in db.finish_builds(
+        done = self.instance_uuid in mapping_batches.finish_builds(
             self._context, target.id, [self.instance_uuid]
         )
         if done:

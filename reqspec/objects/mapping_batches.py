@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from reqspec import exception
 from reqspec.db import base as db_base
-from reqspec.db import instance_mappings as db
+from reqspec.db import mapping_batches as db
 from reqspec.objects import fields
 from reqspec.objects import project_scope
 from reqspec.objects.cell_mapping import CellMapping

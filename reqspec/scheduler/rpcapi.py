@@ -10,7 +10,6 @@ object version the pinned RPC version carries (``REQUEST_SPEC_VERSIONS``).
 from collections.abc import Sequence
 from typing import Any
 
-import oslo_messaging as messaging
 from oslo_versionedobjects import exception as ovo_exception
 
 from reqspec import conf
@@ -18,6 +17,7 @@ from reqspec import context
 from reqspec import exception
 from reqspec import rpc
 from reqspec.objects import CellMapping
+from reqspec.objects import Destination
 from reqspec.objects import RequestSpec
 from reqspec.scheduler.selection import FilterStep
 from reqspec.scheduler.selection import Selection
@@ -115,12 +115,12 @@ class SchedulerAPI:
         exclude_instance_uuid: str | None = None,
     ) -> list[Selection]:
         """One selection per server of ``instance_uuids``; from a scheduler
-        older than 1.2, one ``select_destination`` call each."""
+        older than 1.2, one ``select_destination`` call each (see
+        ``_one_by_one``)."""
         if not self.client.can_send_version("1.2"):
-            return [
-                self.select_destination(ctx, request, exclude_instance_uuid)
-                for _ in instance_uuids
-            ]
+            return self._one_by_one(
+                ctx, request, len(instance_uuids), exclude_instance_uuid
+            )
         cctxt = self.client.prepare(version="1.2")
         answers = cctxt.call(
             ctx,
@@ -131,6 +131,43 @@ class SchedulerAPI:
         )
         return [selection_from_primitive(a) for a in answers]
 
+    def _one_by_one(
+        self,
+        ctx: context.RequestContext,
+        request: RequestSpec,
+        count: int,
+        exclude_instance_uuid: str | None,
+    ) -> list[Selection]:
+        """A batch for a scheduler that picks one server at a time.
+
+        Such a scheduler sees the group's existing members but not the
+        batch's earlier picks, which are not built yet. So each pick is
+        passed on in the request: under anti-affinity a host picked once
+        is ignored for the rest of the batch (one member per host at most
+        from the batch: never more than the policy allows, whatever the
+        members already there, though a ``max_server_per_host`` above 1
+        goes unused); under affinity the rest follow the first pick's
+        host. Capacity needs nothing here: the build's claims refuse an
+        overcommitted host and the conductor retries elsewhere.
+        """
+        group = request.instance_group
+        policy = group.policy if group is not None else None
+        request = request.obj_clone()
+        picks: list[Selection] = []
+        for _ in range(count):
+            pick = self.select_destination(ctx, request, exclude_instance_uuid)
+            picks.append(pick)
+            if policy == "anti-affinity":
+                request.ignore_hosts = [
+                    *(request.ignore_hosts or ()),
+                    pick.host,
+                ]
+            elif (
+                policy == "affinity" and request.requested_destination is None
+            ):
+                request.requested_destination = Destination(host=pick.host)
+        return picks
+
     def ping(
         self,
         ctx: context.RequestContext,
@@ -139,16 +176,7 @@ class SchedulerAPI:
     ) -> dict[str, Any]:
         """The pid and RPC version of a scheduler (``server``: one named
         process; default: any)."""
-        cctxt = self.client.prepare(
-            version="1.0", server=server, timeout=timeout
-        )
-        try:
-            answer: dict[str, Any] = cctxt.call(ctx, "ping")
-        except messaging.MessagingTimeout as err:
-            raise exception.ServiceUnavailable(
-                service=SERVICE, reason=str(err)
-            ) from None
-        return answer
+        return rpc.ping(self.client, ctx, SERVICE, server, timeout)
 
 
 def selection_to_primitive(selection: Selection) -> dict[str, Any]:

@@ -41,6 +41,7 @@ def test_the_benchmark_runs_and_reports_everything() -> None:
     assert sorted(int(n) for n in rows) == [1, 2, 5, 10]
     for n, row in rows.items():
         assert row["ops"] > 0 and row["p99_us"] >= row["p50_us"] > 0
+        assert 0 < row["cpu_us"] <= row["p99_us"]
         # Every cell reached holds a connection until the idle timeout
         # closes them all.
         assert row["busy_connections"] >= int(n)

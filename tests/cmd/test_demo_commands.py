@@ -1,6 +1,5 @@
 """reqspec-manage demo: the JSON document proves every constraint held."""
 
-import collections
 import contextlib
 import io
 import json
@@ -11,6 +10,7 @@ import subprocess
 import sys
 
 from reqspec.cmd import manage
+from tests.test_demo import check_story
 
 
 def _run(*argv):
@@ -18,52 +18,6 @@ def _run(*argv):
     with contextlib.redirect_stdout(out):
         code = manage.main(list(argv))
     return code, out.getvalue()
-
-
-def _check(document):
-    servers = {s["name"]: s for s in document["servers"]}
-    assert set(servers) == {
-        "web-1",
-        "web-2",
-        "web-3",
-        "db-1",
-        "arm-1",
-        "pinned-1",
-    }
-    for server in servers.values():
-        assert server["status"] == "ACTIVE"
-        assert server["cell"] in ("cell1", "cell2")
-        if server["availability_zone"]:
-            assert (
-                server["host_availability_zone"] == server["availability_zone"]
-            )
-        assert server["host_architecture"] == server["image_architecture"]
-    web = [s for s in servers.values() if s["group"]]
-    assert {s["policy"] for s in web} == {"anti-affinity"}
-    assert len({s["host"] for s in web}) == len(web) == 3
-    assert servers["db-1"]["flavor"] == "m1.large"
-    assert servers["pinned-1"]["host"] == "c1-h3"
-    hosts = {h["host"]: h for h in document["hosts"]}
-    down = [h for h, v in hosts.items() if not v["up"]]
-    assert len(down) == 1 and hosts[down[0]]["servers"] == 0
-    actions = collections.Counter(
-        e["action"].split()[0] for e in document["events"]
-    )
-    assert actions["resize"] == actions["evacuate"] == 1
-    assert actions["migrate"] == 2  # one cross-cell, one refused
-    # Each server names the operation that last chose its host, and why.
-    placed = {n: s["placed_by"] for n, s in servers.items()}
-    assert placed["db-1"]["action"].startswith("resize")
-    assert placed["web-2"]["action"].startswith("evacuate")
-    assert "AntiAffinity" in placed["web-2"]["why"]
-    for server in servers.values():
-        event = document["events"][server["placed_by"]["event"] - 1]
-        assert event["server"] == server["name"]
-        assert event["result"] == f"{server['cell']}/{server['host']}"
-    refused = [
-        e for e in document["events"] if e["result"].startswith("refused")
-    ]
-    assert [e["server"] for e in refused] == ["arm-1"]
 
 
 def _specs_in(state_dir):
@@ -84,7 +38,7 @@ def test_demo_json_in_process(tmp_path):
     assert code == 0
     document = json.loads(out)
     assert document["state_dir"] == state_dir
-    _check(document)
+    check_story(document)
     # Every spec left the API database for exactly the cell shown.
     specs = _specs_in(state_dir)
     assert specs["api"] == []
@@ -118,7 +72,7 @@ def test_demo_as_a_real_command(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     document = json.loads(result.stdout)
-    _check(document)
+    check_story(document)
     assert os.path.dirname(document["state_dir"]) == str(tmp_path)
     assert os.path.basename(document["state_dir"]).startswith("reqspec-demo-")
 
@@ -143,7 +97,7 @@ def test_demo_over_services_tells_the_same_story(tmp_path, broker):
     )
     assert code == 0
     document = json.loads(out)
-    _check(document)
+    check_story(document)
     # Each server names the conductor process that built it: one of the
     # two that the demo started (their logs say their pids).
     conductors = set()

@@ -248,3 +248,21 @@ def test_build_servers_takes_built_unknown_and_mixed_requests(db):
     used = _used(db)["a1"]
     assert used == (5, 1024 * 3 + 2048 * 2)
     cloud.assert_settled(db, [built, *small, *big])
+
+
+def test_identical_requests_are_built_as_separate_requests(db):
+    # Room for three 1 GiB servers in all.
+    cloud.add_host(db, 0, "a1", memory_mb=3072)
+    singles = [cloud.create(db) for _ in range(2)]
+    first = compute_api.create_servers(db.ctx, 2, flavor=cloud.flavor())
+    second = compute_api.create_servers(db.ctx, 2, flavor=cloud.flavor())
+    # Equal documents but for the uuid; no request id is stored, so
+    # num_instances tells the requests apart.
+    results = build.build_servers(db.ctx, [*first, *second])
+    assert [r.built for r in results] == [True, True, False, False]
+    assert all("1 of the request's 2" in r.note for r in results[2:])
+
+    # Two single-server requests, room for one: only the second fails.
+    results = build.build_servers(db.ctx, singles)
+    assert [r.built for r in results] == [True, False]
+    cloud.assert_settled(db, [*singles, *first, *second])

@@ -85,6 +85,11 @@ def test_sqlite_files_are_pooled_durable_and_wait_for_locks(
             assert pragma("PRAGMA journal_mode").scalar() == "wal"
             assert pragma("PRAGMA synchronous").scalar() == 2  # FULL
             assert pragma("PRAGMA foreign_keys").scalar() == 1
+            # A small private page cache: memory must not grow by 2 MiB
+            # per pooled connection of every cell (benchmarks/cells.py).
+            assert pragma("PRAGMA cache_size").scalar() == (
+                -engines.SQLITE_CACHE_KIB
+            )
         with engine.connect() as conn:
             first = conn.connection.dbapi_connection
         with engine.connect() as conn:

@@ -1,5 +1,5 @@
 """SQL for ``instance_mappings``, called directly, checked against the
-tables."""
+tables (many rows at once: ``test_mapping_batches``)."""
 
 from typing import Any
 from typing import cast
@@ -54,18 +54,6 @@ def test_create_runs_then_in_the_same_transaction(db: Env) -> None:
             then=lambda: request_specs.create(db.ctx, uuid, "p1", "{}"),
         )
     assert lost not in stored(db)
-
-
-def test_create_many_is_all_or_nothing(db: Env) -> None:
-    uuids = [uuidutils.generate_uuid() for _ in range(3)]
-    instance_mappings.create_many(db.ctx, [(u, "p1") for u in uuids])
-    assert stored(db) == dict.fromkeys(uuids, ("p1", None, False))
-    extra = uuidutils.generate_uuid()
-    with pytest.raises(exception.InstanceExists):
-        instance_mappings.create_many(
-            db.ctx, [(extra, "p1"), (uuids[0], "p1")]
-        )
-    assert extra not in stored(db)
 
 
 def test_update_only_from_the_expected_state(db: Env) -> None:

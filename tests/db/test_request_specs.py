@@ -90,29 +90,28 @@ def test_get_by_instance_uuid_respects_the_project(db: Env) -> None:
     assert request_specs.get_by_instance_uuid(db.ctx, uuid, "p2") is None
 
 
-def test_get_by_instance_uuids_over_many_in_lists(
-    db: Env, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_get_by_instance_uuids_over_many_in_lists(db: Env) -> None:
     rows = [new_row("p1" if i % 2 else "p2") for i in range(7)]
     request_specs.create_many(db.ctx, rows)
-    monkeypatch.setattr(request_specs, "IN_CHUNK", 3)
-    missing = uuidutils.generate_uuid()
-    wanted = [r.instance_uuid for r in rows] + [missing]
+    stored_uuids = [r.instance_uuid for r in rows]
+    # More uuids than one IN list, stored ones in both lists.
+    missing = [
+        uuidutils.generate_uuid() for _ in range(request_specs.IN_CHUNK)
+    ]
+    wanted = [*stored_uuids[:3], *missing, *stored_uuids[3:]]
+    assert request_specs.IN_CHUNK < len(wanted) <= 2 * request_specs.IN_CHUNK
     got = request_specs.get_by_instance_uuids(db.ctx, wanted)
-    # 8 uuids, 3 IN lists: every stored one exactly once, the missing one
-    # skipped.
-    assert sorted(r.instance_uuid for r in got) == sorted(
-        r.instance_uuid for r in rows
+    # Every stored one exactly once, with its row; the missing skipped.
+    assert sorted(got) == sorted(
+        request_specs.get_by_instance_uuid(db.ctx, u) for u in stored_uuids
     )
     in_p1 = request_specs.get_by_instance_uuids(db.ctx, wanted, "p1")
     assert sorted(r.instance_uuid for r in in_p1) == sorted(
         r.instance_uuid for r in rows if r.project_id == "p1"
     )
-    assert request_specs.timestamps(db.ctx, wanted).keys() == {
-        r.instance_uuid for r in rows
-    }
-    assert request_specs.destroy_many(db.ctx, [*wanted[:5], missing]) == 5
-    assert stored(db).keys() == {r.instance_uuid for r in rows[5:]}
+    assert request_specs.timestamps(db.ctx, wanted).keys() == set(stored_uuids)
+    assert request_specs.destroy_many(db.ctx, wanted[:-2]) == 5
+    assert stored(db).keys() == set(stored_uuids[5:])
 
 
 def test_destroy_respects_the_project(db: Env) -> None:

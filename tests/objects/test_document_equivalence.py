@@ -1,8 +1,9 @@
 """The fast codec and the generic oslo.versionedobjects path agree.
 
-``document.encode``/``decode`` take shortcuts (precomputed plans, direct
-storage access). ``encode_via_primitive``/``decode_via_primitive`` go the
-long way through ``obj_to_primitive``/``obj_from_primitive``. For any valid
+``RequestSpec.FORMAT.encode``/``decode`` take shortcuts (generated
+codecs, direct storage access). ``generic_document.encode_via_primitive``/
+``decode_via_primitive`` (tests/fixtures) go the long way through
+``obj_to_primitive``/``obj_from_primitive``. For any valid
 spec they must write the same bytes and load equal objects; for any hand
 edited document they must both refuse it or both load the same object.
 """

@@ -9,7 +9,7 @@ flipped and inserted bytes, invalid UTF-8). Whatever comes out, the
 decoder either refuses it with ``InvalidRequestSpec`` and a bounded message
 saying what is wrong, or returns a spec that is valid: it encodes again
 and reloads equal. No other exception type may escape, from
-``document.decode`` or from reading a row that holds the document.
+``RequestSpec.FORMAT.decode`` or from reading a row that holds the document.
 
 12,550 damaged documents in all (each example of the two big tests
 damages four copies of its document), derandomized so that CI checks the

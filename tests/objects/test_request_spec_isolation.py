@@ -158,6 +158,19 @@ def test_moving_a_spec_to_another_project_is_forbidden(db: Env) -> None:
         assert (stored.project_id, stored.generation) == ("project-a", 1)
 
 
+def _rows(ctx: context.RequestContext) -> dict[str, tuple]:
+    """instance uuid -> (project, generation, zone) of every spec in the
+    context's database, read back as stored, without a project filter."""
+    return {
+        spec.instance_uuid: (
+            spec.project_id,
+            spec.generation,
+            spec.availability_zone,
+        )
+        for spec in objects.RequestSpec.iter_all(ctx)
+    }
+
+
 def test_admin_reaches_every_project(db: Env) -> None:
     for admin, user in _contexts(db):
         new_spec(user, MINE, project_id="project-a").create()
@@ -166,7 +179,14 @@ def test_admin_reaches_every_project(db: Env) -> None:
             spec = objects.RequestSpec.get_by_instance_uuid(admin, uuid)
             spec.availability_zone = "admin-was-here"
             spec.save()
-            spec.destroy()
+        # Both saved in their own project, nothing else changed.
+        assert _rows(admin) == {
+            MINE: ("project-a", 2, "admin-was-here"),
+            THEIRS: ("project-b", 2, "admin-was-here"),
+        }
+        for uuid in (MINE, THEIRS):
+            objects.RequestSpec.get_by_instance_uuid(admin, uuid).destroy()
+        assert _rows(admin) == {}
 
 
 def test_a_user_without_a_project_reaches_nothing(db: Env) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import contextlib
 import json
 
+from oslo_utils import uuidutils
 import pytest
 import sqlalchemy as sa
 
@@ -17,6 +18,7 @@ from reqspec import context
 from reqspec import exception
 from reqspec import objects
 from reqspec.db import engines
+from reqspec.db import request_specs
 from tests import strategies
 from tests.conftest import Env
 from tests.fixtures import generic_document
@@ -268,6 +270,30 @@ class TestGetMany:
         ]
         assert seen.count("SELECT") == 1
         assert found[0] == created[3]
+
+    def test_more_uuids_than_one_in_list(self, db: Env) -> None:
+        created = []
+        for n in range(4):
+            spec = _spec(db.ctx, n)
+            spec.create()
+            created.append(spec)
+        uuids = [s.instance_uuid for s in created]
+        # One IN list full of unknown servers, then the rest.
+        unknown = [
+            uuidutils.generate_uuid() for _ in range(request_specs.IN_CHUNK)
+        ]
+        wanted = [uuids[2], *unknown, uuids[0], uuids[3], uuids[1]]
+        with statements(db.api_url) as seen:
+            found = objects.RequestSpec.get_by_instance_uuids(db.ctx, wanted)
+        # In the order asked, the unknown ones left out.
+        assert [s.instance_uuid for s in found] == [
+            uuids[2],
+            uuids[0],
+            uuids[3],
+            uuids[1],
+        ]
+        assert found == [created[2], created[0], created[3], created[1]]
+        assert seen.count("SELECT") == 2
 
     def test_empty_input_asks_nothing(self, db: Env) -> None:
         with statements(db.api_url) as seen:

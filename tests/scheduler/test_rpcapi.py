@@ -44,9 +44,11 @@ class Calls(manager.SchedulerManager):
     def __init__(self) -> None:
         super().__init__()
         self.methods: list[str] = []
+        self.requests: list[RequestSpec] = []
 
     def select_destination(self, ctxt: Any, *args: Any, **kw: Any) -> Any:
         self.methods.append("select_destination")
+        self.requests.append(kw["request"])
         return super().select_destination(ctxt, *args, **kw)
 
     def select_destinations(self, ctxt: Any, *args: Any, **kw: Any) -> Any:
@@ -139,6 +141,38 @@ def test_batches_go_one_by_one_to_an_older_scheduler(db, server) -> None:
     )
     assert [s.host for s in selections] == ["b1"] * 3
     assert endpoint.methods == ["select_destination"] * 3
+
+
+def test_an_older_scheduler_keeps_anti_affinity_within_a_batch(
+    db, server
+) -> None:
+    request = _request(db, instance_group=cloud.group("anti-affinity"))
+    uuids = [request.instance_uuid] * 2
+    CONF.set_override("scheduler", "1.1", group="upgrade_levels")
+    api = rpcapi.SchedulerAPI()
+    selections = api.select_destinations(db.ctx, request, uuids)
+    # One scheduler call per server, and no host twice: each call is
+    # told the hosts the batch already took.
+    assert sorted(s.host for s in selections) == ["a1", "b1"]
+    assert request.ignore_hosts is None  # the caller's request is intact
+    with pytest.raises(exception.NoValidHost):
+        api.select_destinations(db.ctx, request, uuids * 2)
+
+
+def test_an_older_scheduler_keeps_affinity_within_a_batch(db, server) -> None:
+    endpoint, _ = server
+    request = _request(db, instance_group=cloud.group("affinity"))
+    CONF.set_override("scheduler", "1.1", group="upgrade_levels")
+    selections = rpcapi.SchedulerAPI().select_destinations(
+        db.ctx, request, [request.instance_uuid] * 3
+    )
+    first = selections[0].host
+    assert [s.host for s in selections] == [first] * 3
+    # The picks after the first are bound to its host, whatever the
+    # weighers would make of the hosts by then.
+    sent = [r.requested_destination for r in endpoint.requests]
+    assert sent[0] is None
+    assert [d.host for d in sent[1:]] == [first, first]
 
 
 def test_an_unknown_object_version_is_refused_naming_both(db, server) -> None:

@@ -1,5 +1,7 @@
-"""The conductor operations a driver of servers (the demo, a benchmark)
-uses: in this process, or on conductor services over the message bus."""
+"""The conductor as a driver of servers (the demo, a benchmark) sees it:
+the same operations in this process (``LocalConductor``) or on conductor
+services over the message bus (``RemoteConductor``), as Nova's
+``nova.conductor.api`` fronts its local and RPC conductors."""
 
 from typing import Protocol
 

@@ -4,7 +4,9 @@ and move them, each destination honouring the spec stored at boot.
 The cells and their databases are set up by the command (``db sync``
 runs through the real migration code); this module registers hosts,
 drives the compute API and the conductor, and reports where each spec
-lives and why each destination was chosen.
+lives and why each destination was chosen. It sits above every
+orchestration package (it drives them all, as a user of the library
+would) and below ``reqspec.cmd``, which only parses and prints.
 """
 
 from collections.abc import Callable
@@ -16,8 +18,8 @@ from reqspec import compute_api
 from reqspec import context
 from reqspec import exception
 from reqspec.conductor import common
-from reqspec.lifecycle.conductors import Conductor
-from reqspec.lifecycle.conductors import LocalConductor
+from reqspec.conductor.api import Conductor
+from reqspec.conductor.api import LocalConductor
 from reqspec.objects import CellMapping
 from reqspec.objects import ComputeNode
 from reqspec.objects import Flavor
