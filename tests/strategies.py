@@ -11,8 +11,11 @@ from typing import Any
 from hypothesis import strategies as st
 from oslo_versionedobjects import base as ovo_base
 
+from reqspec.objects import codec
 from reqspec.objects import fields
 from reqspec.objects import RequestSpec
+
+FORMAT = RequestSpec.FORMAT
 
 # Small sizes keep examples fast; variety comes from the number of examples.
 text = st.text(max_size=12)
@@ -64,10 +67,9 @@ def object_strategy(
 ) -> st.SearchStrategy[Any]:
     """Instances of ``cls`` with the required fields set and any others
     set or not."""
-    from reqspec.objects import document
 
     names = names if names is not None else tuple(cls.fields)
-    must = required if required is not None else document.required_fields(cls)
+    must = required if required is not None else codec.required_fields(cls)
     strategies = {name: field_strategy(cls.fields[name]) for name in names}
     return st.fixed_dictionaries(
         {n: s for n, s in strategies.items() if n in must},
@@ -167,9 +169,7 @@ def mutated_documents(draw: st.DrawFn) -> str:
     removed or a key added, anywhere in the tree (envelope included)."""
     import json
 
-    from reqspec.objects import document
-
-    doc = json.loads(document.encode(draw(request_specs())))
+    doc = json.loads(FORMAT.encode(draw(request_specs())))
     container, key = draw(st.sampled_from(_slots(doc)))
     action = draw(st.sampled_from(("replace", "delete", "add")))
     if action == "replace":

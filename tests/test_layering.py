@@ -47,15 +47,6 @@ RANKS = {
 }
 ORCHESTRATION = {"scheduler", "lifecycle", "conductor", "compute_api", "demo"}
 
-# Cycles that another branch removes. Each entry must still be a cycle
-# (test_known_cycles_still_exist), so that the list cannot outlive them.
-KNOWN_CYCLES = {
-    # removed by the document-format work
-    frozenset({"reqspec.objects.document", "reqspec.objects.request_spec"}),
-    # removed by the document-format work
-    frozenset({"reqspec.objects.codec", "reqspec.objects.codec_compiler"}),
-}
-
 
 def _layer(module: str) -> str:
     parts = module.split(".")
@@ -220,13 +211,8 @@ GRAPH = dependency_graph(SOURCES)
 
 
 def test_no_import_cycles() -> None:
-    new = cycles(GRAPH) - KNOWN_CYCLES
-    assert not new, [_a_loop(GRAPH, c) for c in new]
-
-
-def test_known_cycles_still_exist() -> None:
-    gone = KNOWN_CYCLES - cycles(GRAPH)
-    assert not gone, f"no longer cycles, delete from KNOWN_CYCLES: {gone}"
+    found = cycles(GRAPH)
+    assert not found, [_a_loop(GRAPH, c) for c in found]
 
 
 def test_the_check_catches_cycles() -> None:

@@ -10,12 +10,6 @@ TESTS = ROOT / "tests" / "db"
 
 #: Modules whose test module has another name.
 NAMED_OTHERWISE = {"migration": "test_migrations.py"}
-#: Modules whose test module another branch adds; each entry must still
-#: be missing its test module (test_pending_is_still_pending).
-PENDING = {
-    # its test module comes with the document-format work
-    "request_spec_migrations",
-}
 
 
 def _modules() -> set[str]:
@@ -28,16 +22,6 @@ def _test_module(module: str) -> pathlib.Path:
 
 def test_every_db_module_has_a_test_module() -> None:
     missing = sorted(
-        module
-        for module in _modules() - PENDING
-        if not _test_module(module).exists()
+        module for module in _modules() if not _test_module(module).exists()
     )
     assert missing == [], f"no tests/db/test_<module>.py for {missing}"
-
-
-def test_pending_is_still_pending() -> None:
-    for module in PENDING:
-        assert module in _modules(), f"{module} is gone: delete it here"
-        assert not _test_module(module).exists(), (
-            f"{module} has its test module now: delete it from PENDING"
-        )

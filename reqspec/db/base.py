@@ -90,6 +90,9 @@ READ_BATCH_SIZE = 500
 #: little.
 WRITE_BATCH_SIZE = 500
 
+#: Width of ``request_specs.spec_version`` ("MAJOR.MINOR").
+SPEC_VERSION_LENGTH = 16
+
 #: Width of every ``project_id`` column (Nova's), which the objects check
 #: before writing so an over-long id is refused rather than truncated.
 PROJECT_ID_LENGTH = 255
@@ -150,8 +153,12 @@ class RequestSpecMixin(TimestampMixin):
     this server group" filter on them; ``generation`` is the
     optimistic-concurrency counter that ``save()`` checks and bumps.
 
-    ``instance_group_uuid`` came after rows existed: rows written before it
-    are filled in by ``reqspec-manage db online_data_migrations``.
+    ``spec_version`` is the version the document was written at, stated by
+    the writer (this layer never reads documents): the online data
+    migrations find rows written at another version than the current one
+    by it. It came after rows existed: rows written before it hold NULL
+    until ``reqspec-manage db online_data_migrations`` fills it in (and
+    ``instance_group_uuid``, which came after rows existed too).
     """
 
     __tablename__ = "request_specs"
@@ -169,3 +176,6 @@ class RequestSpecMixin(TimestampMixin):
     )
     generation: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False)
     spec: orm.Mapped[str] = orm.mapped_column(LargeText, nullable=False)
+    spec_version: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(SPEC_VERSION_LENGTH), nullable=True, index=True
+    )

@@ -48,24 +48,29 @@ class SpecRow(NamedTuple):
     # row, refused by the objects layer (see base.LargeText).
     spec: str
     instance_group_uuid: str | None = None
+    # The version the document was written at, as the writer stated it;
+    # None for rows written before the column existed.
+    spec_version: str | None = None
 
 
-_COLUMNS = (
+#: Every column a SpecRow holds, in its order.
+COLUMNS = (
     _c.id,
     _c.instance_uuid,
     _c.project_id,
     _c.generation,
     _c.spec,
     _c.instance_group_uuid,
+    _c.spec_version,
 )
 
-_select_one = sa.select(*_COLUMNS).where(
+_select_one = sa.select(*COLUMNS).where(
     _c.instance_uuid == sa.bindparam("instance_uuid")
 )
 _select_one_in_project = _select_one.where(
     _c.project_id == sa.bindparam("project_id")
 )
-_select_many = sa.select(*_COLUMNS).where(
+_select_many = sa.select(*COLUMNS).where(
     _c.instance_uuid.in_(sa.bindparam("uuids", expanding=True))
 )
 _select_many_in_project = _select_many.where(
@@ -87,6 +92,7 @@ _update_document = (
 _update = _update_document.values(
     project_id=sa.bindparam("new_project_id"),
     instance_group_uuid=sa.bindparam("new_group_uuid"),
+    spec_version=sa.bindparam("new_spec_version"),
 )
 _UPDATES = {
     (document_only, in_project): (
@@ -148,7 +154,9 @@ def get_by_instance_uuids(
         else:
             stmt = _select_many_in_project
             params["project_id"] = project_id
-        rows.extend(_row(r) for r in ctx.connection.execute(stmt, params))
+        # all() fetches in one call; iterating would fetch row by row.
+        result = ctx.connection.execute(stmt, params).all()
+        rows.extend([SpecRow(*r) for r in result])
     return rows
 
 
@@ -161,10 +169,13 @@ def create(
     instance_group_uuid: str | None = None,
     created_at: datetime.datetime | None = None,
     updated_at: datetime.datetime | None = None,
+    spec_version: str | None = None,
 ) -> SpecRow:
     """Insert a row at generation 1; ``RequestSpecExists`` if the instance
     already has one (the unique key decides, so racing creators get exactly
     one row). The timestamps default to now; an import passes the source's.
+    ``spec_version`` is the version ``spec`` was written at (the caller
+    knows it; this layer never reads the document).
     """
     generation = 1
     try:
@@ -176,6 +187,7 @@ def create(
                 "instance_group_uuid": instance_group_uuid,
                 "generation": generation,
                 "spec": spec,
+                "spec_version": spec_version,
                 "created_at": created_at or base.utcnow(),
                 "updated_at": updated_at,
             },
@@ -190,6 +202,7 @@ def create(
         generation,
         spec,
         instance_group_uuid,
+        spec_version,
     )
 
 
@@ -211,6 +224,7 @@ def create_many(ctx: "RequestContext", rows: Sequence[SpecRow]) -> None:
                     "instance_group_uuid": row.instance_group_uuid,
                     "generation": 1,
                     "spec": row.spec,
+                    "spec_version": row.spec_version,
                     "created_at": now,
                 }
                 for row in rows
@@ -233,13 +247,14 @@ def update(
     spec: str,
     match_project_id: str | None = None,
     instance_group_uuid: str | None = None,
-    stored_columns: tuple[str | None, str | None] | None = None,
+    stored_columns: tuple[str | None, str | None, str | None] | None = None,
+    spec_version: str | None = None,
 ) -> int:
     """Replace the document if the row is still at ``expected_generation``.
 
-    ``stored_columns`` is the row's (project_id, instance_group_uuid) as
-    last read or written, if known; when the new values are the same, the
-    columns are left alone.
+    ``stored_columns`` is the row's (project_id, instance_group_uuid,
+    spec_version) as last read or written, if known; when the new values
+    are the same, the columns are left alone.
 
     Returns the new generation. ``RequestSpecConflict`` if someone saved in
     between, ``RequestSpecNotFound`` if the row is gone (or belongs to
@@ -251,10 +266,12 @@ def update(
         "new_spec": spec,
         "now": base.utcnow(),
     }
-    document_only = stored_columns == (project_id, instance_group_uuid)
+    columns = (project_id, instance_group_uuid, spec_version)
+    document_only = stored_columns == columns
     if not document_only:
         params["new_project_id"] = project_id
         params["new_group_uuid"] = instance_group_uuid
+        params["new_spec_version"] = spec_version
     if match_project_id is not None:
         params["match_project_id"] = match_project_id
     stmt = _UPDATES[document_only, match_project_id is not None]
@@ -316,7 +333,7 @@ def destroy_many(ctx: "RequestContext", instance_uuids: Sequence[str]) -> int:
 
 
 _select_batch = (
-    sa.select(*_COLUMNS)
+    sa.select(*COLUMNS)
     .where(_c.id > sa.bindparam("after_id"))
     .order_by(_c.id)
     .limit(sa.bindparam("batch_size"))

@@ -42,7 +42,7 @@ class ReqspecObject(ovo_base.VersionedObject):
     OBJ_PROJECT_NAMESPACE = "reqspec"
 
     #: Fields a stored object must carry; None means "every field that is
-    #: neither nullable nor defaulted" (see ``document.required_fields``).
+    #: neither nullable nor defaulted" (see ``codec_fields.required_fields``).
     REQUIRED_FIELDS: ClassVar[tuple[str, ...] | None] = None
 
     def obj_load_attr(self, attrname: str) -> None:

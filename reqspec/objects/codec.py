@@ -19,56 +19,25 @@ from collections.abc import Callable
 import threading
 from typing import Any
 
-import orjson
 from oslo_versionedobjects import base as ovo_base
 
-from reqspec import exception
 from reqspec.objects import base
 from reqspec.objects import codec_compiler
+from reqspec.objects import codec_fields
 from reqspec.objects import fields
+from reqspec.objects.codec_fields import Invalid
+from reqspec.objects.codec_fields import kind
+from reqspec.objects.codec_fields import required_fields
+from reqspec.objects.codec_fields import stored_subset
 
-
-class Invalid(Exception):
-    """A bad value, with the path to it built up while unwinding."""
-
-    def __init__(self, reason: str, path: list[str] | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.path = path or []
-
-    def at(self, key: str) -> "Invalid":
-        # Keys come from the document: a hand-edited one can be any size.
-        self.path.insert(0, key if len(key) <= 60 else key[:57] + "...")
-        return self
-
-    def to_exception(self) -> exception.InvalidRequestSpec:
-        where = ".".join(["spec", *self.path])
-        return exception.InvalidRequestSpec(reason=f"{where}: {self.reason}")
-
-
-def required_fields(cls: type[ovo_base.VersionedObject]) -> tuple[str, ...]:
-    """Fields a stored object must carry.
-
-    A class may list them (``REQUIRED_FIELDS``); otherwise they are the
-    fields that are neither nullable nor defaulted.
-    """
-    declared: tuple[str, ...] | None = getattr(cls, "REQUIRED_FIELDS", None)
-    if declared is not None:
-        return declared
-    return tuple(
-        name
-        for name, field in cls.fields.items()
-        if not field.nullable and field.default is fields.UnspecifiedDefault
-    )
-
-
-def stored_subset(
-    parent: type[ovo_base.VersionedObject], name: str
-) -> tuple[str, ...] | None:
-    """The fields of a nested object that are stored, if not all of them
-    (a RequestSpec's server group keeps only its stable fields)."""
-    subsets: dict[str, tuple[str, ...]] = getattr(parent, "STORED_SUBSETS", {})
-    return subsets.get(name)
+__all__ = [
+    "Codec",
+    "Invalid",
+    "codec_for",
+    "kind",
+    "required_fields",
+    "stored_subset",
+]
 
 
 class Codec:
@@ -113,8 +82,8 @@ class Codec:
             else:
                 child = None
                 many = False
-                check = fields.value_check(field)
-                dump = _dumper(field, check)
+                check = codec_fields.value_check(field)
+                dump = codec_fields.dumper(field, check)
             plan[attr] = (name, dump, child, many, field.nullable)
             self._decoders[name] = (attr, self._decoder(field, check, child))
         self._plan = plan
@@ -144,7 +113,7 @@ class Codec:
 
     def null_value(self, name: str) -> Callable[[], Any]:
         """What a null object field decodes to (or refusal)."""
-        return _none_handler(self.cls.fields[name])
+        return codec_fields.none_handler(self.cls.fields[name])
 
     def fast_decoder(self) -> Callable[[Any], Any]:
         return self._compiled("_fast_decode", codec_compiler.compile_decoder)
@@ -186,7 +155,7 @@ class Codec:
     ) -> Callable[[Any], Any]:
         if child is None:
             return check
-        if_none = _none_handler(field)
+        if_none = codec_fields.none_handler(field)
         if fields.is_object_list_field(field):
 
             def load_list(value: Any) -> Any:
@@ -318,50 +287,6 @@ _compiling = threading.RLock()
 
 def _not_ready(value: Any) -> Any:
     raise codec_compiler.Refused
-
-
-def _none_handler(field: Any) -> Callable[[], Any]:
-    """What a null object field decodes to: None if nullable, else an
-    error, default or not (see ``fields.value_check``)."""
-    if field.nullable:
-        return lambda: None
-
-    def refuse() -> Any:
-        raise Invalid("must not be null")
-
-    return refuse
-
-
-def _dumper(field: Any, check: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    field_type = field._type
-    if isinstance(field_type, fields.Set):
-
-        def dump_set(value: Any) -> Any:
-            checked = check(value)
-            return None if checked is None else sorted(checked)
-
-        return dump_set
-    if isinstance(field_type, fields.NonNegativeFloat):
-
-        def dump_float(value: Any) -> Any:
-            # orjson's shortest form is not Python's ("1e-7" for "1e-07");
-            # write Python's, which is what the generic path writes.
-            checked = check(value)
-            return None if checked is None else orjson.Fragment(repr(checked))
-
-        return dump_float
-    return check
-
-
-def kind(value: Any) -> str:
-    if isinstance(value, ovo_base.VersionedObject):
-        return value.obj_name()
-    names: dict[type, str] = {
-        dict: "an object",
-        list: "a list",
-        str: "a string",
-    }
-    return names.get(type(value), type(value).__name__)
 
 
 _codecs: dict[tuple[str, tuple[str, ...] | None], Codec] = {}

@@ -9,7 +9,9 @@ the source of one function per class, as ``dataclasses`` and
 
 * a field whose type declares an ``inline_test`` (strings, integers,
   booleans, enums) is tested in place, and only a value that fails the
-  test goes to the field's own check;
+  test goes to the field's own check; a list or dict of such values gets
+  a generated loop testing each item in place (the check would only
+  return an equal copy);
 * nested objects call the generated function of their class directly;
 * nothing builds error messages: any value the fast path does not accept
   raises, and ``Codec`` then runs its interpreter on the same input, which
@@ -17,53 +19,130 @@ the source of one function per class, as ``dataclasses`` and
 
 The rule that keeps the two equivalent is one-sided: the generated code
 accepts a value only when the field's check would return that very value
-(or it calls the check itself). Whatever it refuses, the interpreter
-decides. ``tests/objects/test_codec_compiler.py`` holds both to the same
-results.
+or an equal copy of it (or it calls the check itself). Whatever it
+refuses, the interpreter decides. ``tests/objects/test_codec_compiler.py``
+holds both to the same results.
 """
 
+import ast
 from collections.abc import Callable
 import linecache
 from typing import Any
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from oslo_versionedobjects import base as ovo_base
 
 from reqspec.objects import base
 from reqspec.objects import fields
 
-if TYPE_CHECKING:
-    from reqspec.objects.codec import Codec
+
+class Plan(Protocol):
+    """What the compiler reads of a codec (``reqspec.objects.codec.Codec``
+    is one): the class, the fields it stores, and per field its check,
+    dumper or child plan. A protocol, so that this module needs nothing
+    from the codec's and the dependency points one way."""
+
+    cls: type[ovo_base.VersionedObject]
+    names: tuple[str, ...]
+    required: tuple[str, ...]
+
+    def child(self, name: str) -> "Plan | None": ...
+    def check(self, name: str) -> Callable[[Any], Any]: ...
+    def dump(self, name: str) -> Callable[[Any], Any]: ...
+    def null_value(self, name: str) -> Callable[[], Any]: ...
+    def fast_decoder(self) -> Callable[[Any], Any]: ...
+    def fast_encoder(self) -> Callable[[Any], dict[str, Any]]: ...
 
 
 class Refused(Exception):
     """The fast path does not take this input; the interpreter decides."""
 
 
-_MISSING = object()
-
-
-def _inline_test(field: Any) -> str | None:
-    """The in-place test of a field's values, if its type has one."""
-    test: str | None = getattr(field._type, "inline_test", None)
-    if test is None:
+def _inline_test(
+    field: Any, env: dict[str, Any], i: int, helpers: list[str]
+) -> str | None:
+    """The in-place test of a field's values, if its type has one: the
+    type's own expression, or for a list or dict of such values a
+    generated function looping over them (``ok<i>``, its source added to
+    ``helpers``)."""
+    field_type = field._type
+    test: str | None = getattr(field_type, "inline_test", None)
+    if test is not None:
+        env.update(getattr(field_type, "inline_names", {}))
+    elif isinstance(field_type, (fields.List, fields.Dict)):
+        lines = [f"def ok{i}(v):"]
+        if not _container_lines(field_type, "v", 1, lines, env):
+            return None
+        lines.append("    return True")
+        helpers += lines
+        test = f"ok{i}(v)"
+    else:
         return None
     # A null on a nullable field is kept as it is; elsewhere it takes the
     # default or is refused, which the check decides.
     return f"v is None or {test}" if field.nullable else test
 
 
-def _through(function: str, field: Any) -> list[str]:
+def _container_lines(
+    field_type: Any,
+    var: str,
+    depth: int,
+    lines: list[str],
+    env: dict[str, Any],
+) -> bool:
+    """Statements returning False unless ``var`` is a value the type's
+    check returns an equal copy of (a list for a list, a dict with string
+    keys for a dict, every item passing its own test); False if some
+    element type has no in-place test."""
+    pad = "    " * depth
+    item = f"x{depth}"
+    if isinstance(field_type, fields.List):
+        lines.append(f"{pad}if type({var}) is not list: return False")
+        lines.append(f"{pad}for {item} in {var}:")
+    elif isinstance(field_type, fields.Dict):
+        key = f"k{depth}"
+        lines.append(f"{pad}if type({var}) is not dict: return False")
+        lines.append(f"{pad}for {key}, {item} in {var}.items():")
+        lines.append(
+            f"{pad}    if not (type({key}) is str and {key}.isascii()): "
+            "return False"
+        )
+    else:
+        test: str | None = getattr(field_type, "inline_test", None)
+        if test is None:
+            return False
+        env.update(getattr(field_type, "inline_names", {}))
+        lines.append(f"{pad}if not ({_renamed(test, var)}): return False")
+        return True
+    return _container_lines(field_type.element, item, depth + 1, lines, env)
+
+
+def _renamed(test: str, var: str) -> str:
+    # Inline tests are written over "v"; rename that name, not the text.
+    tree = ast.parse(test, mode="eval")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == "v":
+            node.id = var
+    return ast.unparse(tree)
+
+
+def _through(
+    function: str,
+    field: Any,
+    env: dict[str, Any],
+    i: int,
+    helpers: list[str],
+) -> list[str]:
     """Lines passing ``v`` through ``function``, unless the field's inline
-    test shows it would come back unchanged."""
-    test = _inline_test(field)
+    test shows it would come back unchanged (or an equal copy)."""
+    test = _inline_test(field, env, i, helpers)
     if test is None:
         return [f"        v = {function}(v)"]
     return [f"        if not ({test}):", f"            v = {function}(v)"]
 
 
 def _refused_unless_present(required: bool) -> list[str]:
-    # The else branch of "if v is not M:".
+    # The else branch of "if <name> in data:".
     return ["    else:", "        raise Refused"] if required else []
 
 
@@ -73,13 +152,12 @@ def _constructs_plainly(cls: type[ovo_base.VersionedObject]) -> bool:
     return cls.__init__ is ovo_base.VersionedObject.__init__
 
 
-def compile_decoder(codec: "Codec") -> Callable[[Any], Any]:
+def compile_decoder(codec: Plan) -> Callable[[Any], Any]:
     """A function from a document's plain JSON object to a new object of
     ``codec.cls`` with no changes recorded, or ``Refused``."""
     cls = codec.cls
     env: dict[str, Any] = {
         "Refused": Refused,
-        "M": _MISSING,
         "cls": cls,
         "new": object.__new__,
     }
@@ -93,14 +171,17 @@ def compile_decoder(codec: "Codec") -> Callable[[Any], Any]:
     else:
         construct = ["    obj = cls()", "    values = obj.__dict__"]
     lines: list[str] = []
+    helpers: list[str] = []
     for i, name in enumerate(codec.names):
         field = cls.fields[name]
         child = codec.child(name)
-        lines.append(f"    v = data.get({name!r}, M)")
-        lines.append("    if v is not M:")
+        # A membership test then an index: cheaper than a get() call
+        # for the many fields a document leaves out.
+        lines.append(f"    if {name!r} in data:")
+        lines.append(f"        v = data[{name!r}]")
         if child is None:
             env[f"check{i}"] = codec.check(name)
-            lines += _through(f"check{i}", field)
+            lines += _through(f"check{i}", field, env, i, helpers)
         else:
             env[f"child{i}"] = child.fast_decoder()
             env[f"null{i}"] = codec.null_value(name)
@@ -119,6 +200,7 @@ def compile_decoder(codec: "Codec") -> Callable[[Any], Any]:
         lines += _refused_unless_present(name in codec.required)
     source = "\n".join(
         [
+            *helpers,
             "def decode(data):",
             "    if type(data) is not dict:",
             "        raise Refused",
@@ -134,20 +216,21 @@ def compile_decoder(codec: "Codec") -> Callable[[Any], Any]:
     return _define(source, "decode", env, cls)
 
 
-def compile_encoder(codec: "Codec") -> Callable[[Any], dict[str, Any]]:
+def compile_encoder(codec: Plan) -> Callable[[Any], dict[str, Any]]:
     """A function from an object of ``codec.cls`` to the plain JSON object
     of its stored fields (floats as orjson fragments), or ``Refused``."""
     cls = codec.cls
-    env: dict[str, Any] = {"Refused": Refused, "M": _MISSING, "cls": cls}
+    env: dict[str, Any] = {"Refused": Refused, "cls": cls}
     lines: list[str] = []
+    helpers: list[str] = []
     for i, name in enumerate(codec.names):
         field = cls.fields[name]
         child = codec.child(name)
-        lines.append(f"    v = values.get('_obj_{name}', M)")
-        lines.append("    if v is not M:")
+        lines.append(f"    if '_obj_{name}' in values:")
+        lines.append(f"        v = values['_obj_{name}']")
         if child is None:
             env[f"dump{i}"] = codec.dump(name)
-            lines += _through(f"dump{i}", field)
+            lines += _through(f"dump{i}", field, env, i, helpers)
         else:
             env[f"child{i}"] = child.fast_encoder()
             lines.append("        if v is not None:")
@@ -162,6 +245,7 @@ def compile_encoder(codec: "Codec") -> Callable[[Any], dict[str, Any]]:
         lines += _refused_unless_present(name in codec.required)
     source = "\n".join(
         [
+            *helpers,
             "def encode(obj):",
             "    if type(obj) is not cls:",
             "        raise Refused",

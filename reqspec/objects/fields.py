@@ -58,7 +58,7 @@ def short_repr(value: Any) -> str:
 
 def _fail(what: str, value: Any) -> NoReturn:
     if value is None:
-        # The same words as the generic path's (reqspec.objects.document).
+        # The same words as the codec's own (codec_fields.none_handler).
         raise ValueError("must not be null")
     raise ValueError(
         f"expected {what}, got {type(value).__name__} {short_repr(value)}"
@@ -389,35 +389,6 @@ def is_object_field(field: ovo_fields.Field[Any]) -> bool:
 
 def is_object_list_field(field: ovo_fields.Field[Any]) -> bool:
     return isinstance(field, ovo_fields.ListOfObjectsField)
-
-
-def value_check(field: ovo_fields.Field[Any]) -> Check:
-    """The strict check of a scalar or container field, None included.
-
-    None is kept on a nullable field and refused on any other, even one
-    with a default: ``Field.coerce`` would quietly put the default in, but
-    the encoder never writes null there, so a stored null is damage.
-    Object fields have no check here: the codec recurses into them.
-    """
-    field_type = field._type
-    if not isinstance(field_type, StrictType):
-        raise TypeError(f"{field!r} is not a reqspec strict field")
-    check = field_type.check
-    if field.nullable:
-        if check is _check_str:
-            # The commonest field of all, checked without a second call.
-            def nullable_str(value: Any) -> Any:
-                if type(value) is str and value.isascii():
-                    return value
-                return None if value is None else check(value)
-
-            return nullable_str
-
-        def nullable(value: Any) -> Any:
-            return None if value is None else check(value)
-
-        return nullable
-    return check
 
 
 def object_class(

@@ -233,6 +233,7 @@ class Instance(base.ReqspecObject):
                     1,
                     text,
                     spec.instance_group_uuid,
+                    spec.document_version(),
                 )
             )
         return db.create_many(context, rows, specs)
@@ -262,12 +263,12 @@ class Instance(base.ReqspecObject):
             disk_gb=spec.disk_gb,
             group_uuid=group,
         )
+        version = spec.document_version()
         rows, specs = [], []
         for uuid, host, node, text in servers:
             rows.append(dict(common, uuid=uuid, host=host, node=node))
-            specs.append(
-                specs_db.SpecRow(0, uuid, spec.project_id, 1, text, group)
-            )
+            row = (0, uuid, spec.project_id, 1, text, group, version)
+            specs.append(specs_db.SpecRow(*row))
         return db.create_many(context, rows, specs)
 
     @classmethod

@@ -37,7 +37,6 @@ from reqspec import exception
 from reqspec.db import base as db_base
 from reqspec.db import request_spec_migrations as db
 from reqspec.db import request_specs as spec_db
-from reqspec.objects import document
 from reqspec.objects.request_spec import RequestSpec
 
 if TYPE_CHECKING:
@@ -102,34 +101,33 @@ def _advance(cursor: Cursor | None, rows: list[spec_db.SpecRow]) -> None:
         cursor.after_id = rows[-1].id
 
 
-# -- 1: documents written at an older RequestSpec version -------------------
+def _bring_up_to_date(
+    ctx: "RequestContext",
+    rows: list[spec_db.SpecRow],
+    cursor: Cursor | None,
+) -> int:
+    """Leave each row with a current document and the columns that state
+    it; returns how many were done.
 
-
-def rewrite_old_documents(
-    ctx: "RequestContext", max_count: int, cursor: Cursor | None = None
-) -> tuple[int, int]:
-    """Rewrite documents stored at an older version at the current one.
-
-    Reads upgrade old documents in memory on every load but never write
-    back; this makes the upgrade permanent, so that the upgrade steps for
-    versions no longer in the field can eventually be dropped.
+    The objects layer decides after parsing: a document written at an
+    older version is rewritten (``save``: a new document and generation,
+    columns filled in); one already current only has its columns filled
+    in (``fill_columns``: same document, same generation). Either way the
+    row stops being a candidate of any migration.
     """
-    rows = db.get_not_at_version(
-        ctx,
-        document.current_version(),
-        cursor.after_id if cursor else 0,
-        max_count,
-    )
-    _advance(cursor, rows)
     done = 0
     for row in rows:
-        spec = _load(ctx, row, "rewrite", cursor)
+        spec = _load(ctx, row, "migrate", cursor)
         if spec is None:
             continue
         try:
-            # The stored text differs from the canonical current document,
-            # so save() writes, guarded by the generation it read.
-            spec.save()
+            if spec.document_version() != RequestSpec.VERSION:
+                # The stored text differs from the canonical current
+                # document, so save() writes, guarded by the generation
+                # it read.
+                spec.save()
+            elif not spec.fill_columns():
+                continue  # changed since it was read: the writer wins
         except (
             exception.RequestSpecConflict,
             exception.RequestSpecNotFound,
@@ -144,48 +142,56 @@ def rewrite_old_documents(
             )
             continue
         done += 1
-    return len(rows), done
+    return done
+
+
+# -- 1: rows written before spec_version existed -----------------------------
+
+
+def backfill_spec_version(
+    ctx: "RequestContext", max_count: int, cursor: Cursor | None = None
+) -> tuple[int, int]:
+    """Fill in ``spec_version`` (and ``instance_group_uuid``) of rows
+    written before those columns existed, rewriting any document of an
+    older version on the way.
+
+    Rows without a version are exactly the rows of older releases, so
+    this also does what ``backfill_instance_group_uuid`` did (its blocking
+    revisions, e677c5eb119f and 01df52b77620, already guarantee no row
+    still waits for that).
+    """
+    rows = db.get_unversioned(ctx, cursor.after_id if cursor else 0, max_count)
+    _advance(cursor, rows)
+    return len(rows), _bring_up_to_date(ctx, rows, cursor)
+
+
+def count_unversioned(ctx: "RequestContext") -> int:
+    return db.count_unversioned(ctx)
+
+
+# -- 2: documents written at an older RequestSpec version -------------------
+
+
+def rewrite_old_documents(
+    ctx: "RequestContext", max_count: int, cursor: Cursor | None = None
+) -> tuple[int, int]:
+    """Rewrite documents stored at an older version at the current one.
+
+    Reads upgrade old documents in memory on every load but never write
+    back; this makes the upgrade permanent, so that the upgrade steps for
+    versions no longer in the field can eventually be dropped. Rows are
+    found by their ``spec_version`` column (see ``backfill_spec_version``
+    for rows that have none).
+    """
+    rows = db.get_at_other_version(
+        ctx, RequestSpec.VERSION, cursor.after_id if cursor else 0, max_count
+    )
+    _advance(cursor, rows)
+    return len(rows), _bring_up_to_date(ctx, rows, cursor)
 
 
 def count_old_documents(ctx: "RequestContext") -> int:
-    return db.count_not_at_version(ctx, document.current_version())
-
-
-# -- 2: instance_group_uuid, a column added after rows existed -------------
-
-
-def backfill_instance_group_uuid(
-    ctx: "RequestContext", max_count: int, cursor: Cursor | None = None
-) -> tuple[int, int]:
-    """Copy each spec's server group uuid into its indexed column."""
-    rows = db.get_missing_group_uuid(
-        ctx, cursor.after_id if cursor else 0, max_count
-    )
-    _advance(cursor, rows)
-    done = 0
-    for row in rows:
-        spec = _load(ctx, row, "read the server group of", cursor)
-        if spec is None:
-            continue
-        group_uuid = spec.instance_group_uuid
-        if group_uuid is None:
-            # Not a group after all (the text filter is only a superset).
-            LOG.warning(
-                "%s: the request spec of instance %s matched the server "
-                "group filter but has no group",
-                ctx.database,
-                row.instance_uuid,
-            )
-            continue
-        if db.set_instance_group_uuid(
-            ctx, row.instance_uuid, row.generation, group_uuid
-        ):
-            done += 1
-    return len(rows), done
-
-
-def count_missing_instance_group_uuid(ctx: "RequestContext") -> int:
-    return db.count_missing_group_uuid(ctx)
+    return db.count_at_other_version(ctx, RequestSpec.VERSION)
 
 
 #: Run in this order, oldest first. Never remove an entry in the release
@@ -193,16 +199,17 @@ def count_missing_instance_group_uuid(ctx: "RequestContext") -> int:
 #: schema revision may refuse to run until they have.
 MIGRATIONS: tuple[OnlineMigration, ...] = (
     OnlineMigration(
+        name="backfill_spec_version",
+        summary="fill in request_specs.spec_version (and "
+        "instance_group_uuid) of rows older than the column",
+        run=backfill_spec_version,
+        count=count_unversioned,
+    ),
+    OnlineMigration(
         name="rewrite_old_documents",
         summary="rewrite request specs stored at an older document version",
         run=rewrite_old_documents,
         count=count_old_documents,
-    ),
-    OnlineMigration(
-        name="backfill_instance_group_uuid",
-        summary="fill in request_specs.instance_group_uuid",
-        run=backfill_instance_group_uuid,
-        count=count_missing_instance_group_uuid,
     ),
 )
 
@@ -235,13 +242,13 @@ def undecodable(
     the upgrade check asks this so that it fails exactly where
     ``online_data_migrations`` reports damaged rows (exit 2)."""
     found: dict[str, str] = {}
-    version = document.current_version()
+    version = RequestSpec.VERSION
     _undecodable_rows(
-        ctx,
-        lambda after: db.get_not_at_version(ctx, version, after, batch),
-        found,
+        ctx, lambda after: db.get_unversioned(ctx, after, batch), found
     )
     _undecodable_rows(
-        ctx, lambda after: db.get_missing_group_uuid(ctx, after, batch), found
+        ctx,
+        lambda after: db.get_at_other_version(ctx, version, after, batch),
+        found,
     )
     return found

@@ -17,14 +17,16 @@ pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 def _old_rows(env: Env) -> None:
-    """Two old rows in the API database, three in cell1, one in cell2."""
-    for ctx, n in (
-        (env.ctx, 2),
-        (env.cell_context(0), 3),
-        (env.cell_context(1), 1),
+    """Six rows of version 1.0: two in the API database and one in cell2
+    from a release before ``spec_version`` (NULL there), three in cell1
+    from a later one (which stated 1.0 in it)."""
+    for ctx, n, stated in (
+        (env.ctx, 2, False),
+        (env.cell_context(0), 3, True),
+        (env.cell_context(1), 1, False),
     ):
         for _ in range(n):
-            store_old_row(ctx, make_spec(ctx), "1.0")
+            store_old_row(ctx, make_spec(ctx), "1.0", stated=stated)
 
 
 def _pending(env: Env) -> int:
@@ -44,14 +46,15 @@ def test_every_database_is_migrated_and_summarised(
     db: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _old_rows(db)
-    assert _pending(db) == 12  # six documents, six group uuids
+    assert _pending(db) == 6  # each row waits for one migration
 
     assert manage.main(["db", "online_data_migrations"]) == 0
 
     out, err = capsys.readouterr()
-    assert _table_row(out, "rewrite_old_documents") == ["6", "6"]
-    # Rewriting a document fills in its group uuid column on the way.
-    assert _table_row(out, "backfill_instance_group_uuid") == ["0", "0"]
+    # Rows without a version are rewritten by the backfill, so the other
+    # migration never sees them.
+    assert _table_row(out, "backfill_spec_version") == ["3", "3"]
+    assert _table_row(out, "rewrite_old_documents") == ["3", "3"]
     assert _pending(db) == 0
     # stderr is not a terminal here: no progress bar, no escape codes.
     assert "\r" not in err and "\x1b" not in err
@@ -59,6 +62,7 @@ def test_every_database_is_migrated_and_summarised(
     # Re-running finds nothing and says so.
     assert manage.main(["db", "online_data_migrations"]) == 0
     out, _ = capsys.readouterr()
+    assert _table_row(out, "backfill_spec_version") == ["0", "0"]
     assert _table_row(out, "rewrite_old_documents") == ["0", "0"]
 
 
@@ -91,7 +95,7 @@ def test_bad_max_count_is_127(
         ["db", "online_data_migrations", "--max-count", bad]
     ) == (127)
     assert "positive integer" in capsys.readouterr().err
-    assert _pending(db) == 12  # nothing was touched
+    assert _pending(db) == 6  # nothing was touched
 
 
 def test_a_failing_migration_is_exit_2_and_others_still_run(
@@ -109,7 +113,8 @@ def test_a_failing_migration_is_exit_2_and_others_still_run(
     out, err = capsys.readouterr()
     assert "explode failed on the API database" in err
     assert "boom" in err
-    assert _table_row(out, "rewrite_old_documents") == ["6", "6"]
+    assert _table_row(out, "backfill_spec_version") == ["3", "3"]
+    assert _table_row(out, "rewrite_old_documents") == ["3", "3"]
 
 
 def test_rows_that_cannot_be_migrated_are_reported(
@@ -125,9 +130,9 @@ def test_rows_that_cannot_be_migrated_are_reported(
     # A row no release could have written is damage: an error, exit 2.
     assert manage.main(["db", "online_data_migrations"]) == 2
     out, err = capsys.readouterr()
-    assert _table_row(out, "rewrite_old_documents") == ["1", "0"]
+    assert _table_row(out, "backfill_spec_version") == ["1", "0"]
     assert (
-        "rewrite_old_documents could not migrate a damaged row: "
+        "backfill_spec_version could not migrate a damaged row: "
         f"Invalid request spec: stored spec of instance {spec.instance_uuid}"
     ) in err
     assert "Traceback" not in out + err
@@ -145,19 +150,17 @@ def test_a_damaged_row_is_an_error_and_the_others_are_migrated(
     batch (DatabaseError) and no other row of it was migrated."""
     _old_rows(db)
     damaged = make_spec(db.cell_context(0))
-    store_old_row(db.cell_context(0), damaged, "1.0")
+    store_old_row(db.cell_context(0), damaged, "1.0", stated=True)
     damage_row(db.cell_context(0), damaged.instance_uuid)
 
     assert manage.main(["db", "online_data_migrations"]) == 2
     out, err = capsys.readouterr()
-    assert _table_row(out, "rewrite_old_documents") == ["7", "6"]
+    assert _table_row(out, "backfill_spec_version") == ["3", "3"]
+    assert _table_row(out, "rewrite_old_documents") == ["4", "3"]
     errors = [line for line in err.splitlines() if "damaged row" in line]
-    # One per migration that looked at it (the backfill too, where the
-    # damage left the server group readable by its text filter).
-    assert errors
-    for line in errors:
-        assert f"stored spec of instance {damaged.instance_uuid}" in line
-        assert "cell cell1" in line
+    assert len(errors) == 1
+    assert f"stored spec of instance {damaged.instance_uuid}" in errors[0]
+    assert "cell cell1" in errors[0]
     # Everything else is done; only the damaged row is still pending.
     contexts = [db.ctx, db.cell_context(0), db.cell_context(1)]
     left = [odm.pending(c)["rewrite_old_documents"] for c in contexts]

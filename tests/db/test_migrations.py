@@ -20,6 +20,7 @@ from reqspec.db import engines
 from reqspec.db import migration
 from reqspec.objects import CellMapping
 from reqspec.objects import online_migrations as odm
+from reqspec.objects import RequestSpec
 from tests.fixtures import identifiers
 from tests.fixtures import settings as test_settings
 from tests.fixtures import specs
@@ -116,6 +117,20 @@ def _check_group_uuid_column(url: str) -> None:
     assert "ix_request_specs_instance_group_uuid" in indexes
 
 
+def _check_spec_version_column(url: str) -> None:
+    engine = engines.create_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        columns = {
+            c["name"]: c for c in inspector.get_columns("request_specs")
+        }
+        indexes = {i["name"] for i in inspector.get_indexes("request_specs")}
+    finally:
+        engine.dispose()
+    assert columns["spec_version"]["nullable"]
+    assert "ix_request_specs_spec_version" in indexes
+
+
 def _check_nothing_changed(url: str) -> None:
     # The data-fix block only reads; its schema is its predecessor's.
     _check_group_uuid_column(url)
@@ -150,6 +165,8 @@ CHECKS = {
     "01df52b77620": _check_nothing_changed,
     "5b2e9c4d7a10": _check_identifiers_byte_for_byte("api"),
     "8d41f0a3c6e2": _check_identifiers_byte_for_byte("cell"),
+    "7c3e5a91d2f8": _check_spec_version_column,
+    "9a4d2b6e0c17": _check_spec_version_column,
 }
 
 
@@ -349,23 +366,58 @@ def test_the_block_waits_for_the_online_data_migration(
     status = migration.db_version(database, url)
     assert (status.current, status.state) == (add_column, "behind")
 
-    ctx = _context_for(database, url)
-    assert odm.pending(ctx)["backfill_instance_group_uuid"] == 1
-    assert odm.backfill_instance_group_uuid(ctx, 50) == (1, 1)
-    engines.dispose(url)
+    # Fill the column in as the release that added it did (its online
+    # migration, backfill_instance_group_uuid, has since been folded into
+    # backfill_spec_version, which needs the later spec_version column).
+    _fill_group_uuid_as_release_n_did(url, grouped)
 
     # The block passes now (and so does every revision after it).
     assert migration.db_sync(database, url).current == migration.head(database)
+    # The rows predate spec_version: the current online migration finds
+    # exactly them, states their version and leaves nothing behind.
+    ctx = _context_for(database, url)
+    assert odm.pending(ctx) == {
+        "backfill_spec_version": 2,
+        "rewrite_old_documents": 0,
+    }
+    assert odm.backfill_spec_version(ctx, 50) == (2, 2)
+    assert odm.pending(ctx) == {
+        "backfill_spec_version": 0,
+        "rewrite_old_documents": 0,
+    }
+    engines.dispose(url)
     engine = engines.create_engine(url)
     try:
         with engine.connect() as conn:
-            column = conn.execute(
+            rows = conn.execute(
                 sa.text(
-                    "SELECT instance_group_uuid FROM request_specs "
-                    "WHERE instance_uuid = :u"
-                ),
-                {"u": grouped},
-            ).scalar()
+                    "SELECT instance_uuid, instance_group_uuid, spec_version "
+                    "FROM request_specs"
+                )
+            ).all()
     finally:
         engine.dispose()
-    assert column is not None
+    assert {row[2] for row in rows} == {RequestSpec.VERSION}
+    assert [row[0] for row in rows if row[1] is not None] == [grouped]
+
+
+def _fill_group_uuid_as_release_n_did(url: str, instance_uuid: str) -> None:
+    engine = engines.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            text = conn.execute(
+                sa.text(
+                    "SELECT spec FROM request_specs WHERE instance_uuid = :u"
+                ),
+                {"u": instance_uuid},
+            ).scalar_one()
+            group = RequestSpec.from_document(None, text).instance_group_uuid
+            conn.execute(
+                sa.text(
+                    "UPDATE request_specs SET instance_group_uuid = :g "
+                    "WHERE instance_uuid = :u"
+                ),
+                {"g": group, "u": instance_uuid},
+            )
+    finally:
+        engine.dispose()

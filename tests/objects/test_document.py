@@ -14,13 +14,16 @@ from reqspec import exception
 from reqspec import objects
 from reqspec.objects import document
 from tests import strategies
+from tests.fixtures import generic_document
 from tests.fixtures import specs
+
+FORMAT = objects.RequestSpec.FORMAT
 
 CONF = conf.CONF
 
 
 def _doc(spec: objects.RequestSpec) -> dict:
-    return json.loads(document.encode(spec))
+    return json.loads(FORMAT.encode(spec))
 
 
 def _per_move_values() -> dict[str, object]:
@@ -42,7 +45,7 @@ def _per_move_values() -> dict[str, object]:
 class TestWhatIsStored:
     def test_realistic_spec_round_trips(self) -> None:
         spec = specs.realistic_spec()
-        loaded = document.decode(document.encode(spec))
+        loaded = FORMAT.decode(FORMAT.encode(spec))
         assert loaded == strategies.stored_view(spec)
         assert loaded.image.properties.hw_cpu_cores == 2
         assert loaded.image.properties.traits_required == ["CUSTOM_TRUSTED"]
@@ -55,7 +58,7 @@ class TestWhatIsStored:
         assert set(doc["spec"]) <= set(objects.RequestSpec.PERSISTENT_FIELDS)
 
     def test_no_change_tracking_or_object_wrappers(self) -> None:
-        text = document.encode(specs.realistic_spec())
+        text = FORMAT.encode(specs.realistic_spec())
         assert "changes" not in text
         assert "reqspec_object" not in text
         assert "nova_object" not in text
@@ -65,9 +68,9 @@ class TestWhatIsStored:
         self, name: str
     ) -> None:
         spec = specs.realistic_spec()
-        plain = document.encode(spec)
+        plain = FORMAT.encode(spec)
         setattr(spec, name, _per_move_values()[name])
-        assert document.encode(spec) == plain
+        assert FORMAT.encode(spec) == plain
         assert name not in _doc(spec)["spec"]
 
     @pytest.mark.parametrize(
@@ -104,7 +107,7 @@ class TestWhatIsStored:
         }
 
     def test_loaded_group_has_no_members_to_go_stale(self) -> None:
-        loaded = document.decode(document.encode(specs.realistic_spec()))
+        loaded = FORMAT.decode(FORMAT.encode(specs.realistic_spec()))
         group = loaded.instance_group
         assert not group.obj_attr_is_set("members")
         with pytest.raises(exception.ObjectActionError):
@@ -123,7 +126,7 @@ class TestWhatIsStored:
 class TestDeterministic:
     def test_same_spec_same_bytes(self) -> None:
         spec = specs.realistic_spec()
-        assert document.encode(spec) == document.encode(copy.deepcopy(spec))
+        assert FORMAT.encode(spec) == FORMAT.encode(copy.deepcopy(spec))
 
     def test_insertion_order_does_not_matter(self) -> None:
         one = specs.realistic_spec()
@@ -132,7 +135,7 @@ class TestDeterministic:
             reversed(list(one.flavor.extra_specs.items()))
         )
         two.scheduler_hints = dict(reversed(list(one.scheduler_hints.items())))
-        assert document.encode(one) == document.encode(two)
+        assert FORMAT.encode(one) == FORMAT.encode(two)
 
     def test_sets_are_written_sorted(self) -> None:
         spec = specs.realistic_spec()
@@ -143,7 +146,7 @@ class TestDeterministic:
         assert stored["cpuset"] == [1, 3, 5]
 
     def test_compact_with_sorted_keys(self) -> None:
-        text = document.encode(specs.realistic_spec())
+        text = FORMAT.encode(specs.realistic_spec())
         assert ": " not in text and ", " not in text
         assert text == json.dumps(
             json.loads(text), sort_keys=True, separators=(",", ":")
@@ -178,30 +181,30 @@ class TestDeterministic:
     ) -> None:
         spec = specs.realistic_spec()
         spec.flavor.rxtx_factor = value
-        text = document.encode(spec)
+        text = FORMAT.encode(spec)
         assert f'"rxtx_factor":{value!r}' in text
-        assert text == document.encode_via_primitive(spec)
+        assert text == generic_document.encode_via_primitive(spec)
 
     def test_integers_past_64_bits_are_refused_both_ways(self) -> None:
         spec = specs.realistic_spec()
-        text = document.encode(spec)
+        text = FORMAT.encode(spec)
         spec.flavor.memory_mb = 2**64
         with pytest.raises(exception.InvalidRequestSpec, match="64-bit"):
-            document.encode(spec)
+            FORMAT.encode(spec)
         with pytest.raises(exception.InvalidRequestSpec):
-            document.encode_via_primitive(spec)
+            generic_document.encode_via_primitive(spec)
         huge = text.replace('"memory_mb":8192', f'"memory_mb":{2**64}')
         assert huge != text
         with pytest.raises(exception.InvalidRequestSpec, match="memory_mb"):
-            document.decode(huge)
+            FORMAT.decode(huge)
 
     @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
     @given(strategies.request_specs())
     def test_decode_then_encode_is_the_identity_on_bytes(
         self, spec: objects.RequestSpec
     ) -> None:
-        text = document.encode(spec)
-        assert document.encode(document.decode(text)) == text
+        text = FORMAT.encode(spec)
+        assert FORMAT.encode(FORMAT.decode(text)) == text
 
 
 class TestRoundTrip:
@@ -210,7 +213,7 @@ class TestRoundTrip:
     def test_every_field_of_every_object_round_trips(
         self, spec: objects.RequestSpec
     ) -> None:
-        loaded = document.decode(document.encode(spec))
+        loaded = FORMAT.decode(FORMAT.encode(spec))
         assert loaded == strategies.stored_view(spec)
         for name in objects.RequestSpec.PERSISTENT_FIELDS:
             assert loaded.obj_attr_is_set(name), name
@@ -220,7 +223,7 @@ class TestRoundTrip:
     def test_arbitrary_specs_round_trip(
         self, spec: objects.RequestSpec
     ) -> None:
-        loaded = document.decode(document.encode(spec))
+        loaded = FORMAT.decode(FORMAT.encode(spec))
         assert loaded == strategies.stored_view(spec)
         assert not loaded.obj_what_changed()
 
@@ -268,7 +271,7 @@ class TestRefused:
     )
     def test_bad_envelopes(self, text: str, reason: str) -> None:
         with pytest.raises(exception.InvalidRequestSpec, match=reason):
-            document.decode(text)
+            FORMAT.decode(text)
 
     def test_a_bad_list_item_is_named_by_its_index(self) -> None:
         spec = specs.realistic_spec()
@@ -277,26 +280,26 @@ class TestRefused:
             objects.SecurityGroup(uuid="5b8e2c9a-1f0d-4e6b-9c3a-7d2f1e0b8a64"),
         ]
         with pytest.raises(exception.InvalidRequestSpec) as raised:
-            document.encode(spec)
+            FORMAT.encode(spec)
         assert raised.value.message.endswith(
             ": spec.security_groups.1.name: required field is missing"
         )
 
     def test_truncated_document(self) -> None:
-        text = document.encode(specs.realistic_spec())
+        text = FORMAT.encode(specs.realistic_spec())
         for cut in (1, len(text) // 2, len(text) - 1):
             with pytest.raises(exception.InvalidRequestSpec):
-                document.decode(text[:cut])
+                FORMAT.decode(text[:cut])
 
     def test_invalid_utf8(self) -> None:
-        text = document.encode(specs.realistic_spec()).encode()
+        text = FORMAT.encode(specs.realistic_spec()).encode()
         with pytest.raises(exception.InvalidRequestSpec):
-            document.decode(text.replace(b"ubuntu", b"\xff\xfe\xfd"))
+            FORMAT.decode(text.replace(b"ubuntu", b"\xff\xfe\xfd"))
 
     def test_deep_nesting(self) -> None:
         deep = "[" * 100000 + "]" * 100000
         with pytest.raises(exception.InvalidRequestSpec):
-            document.decode('{"spec": ' + deep + ', "version": "1.2"}')
+            FORMAT.decode('{"spec": ' + deep + ', "version": "1.2"}')
 
     @pytest.mark.parametrize(
         "change, where",
@@ -332,7 +335,7 @@ class TestRefused:
     def test_wrong_types_name_the_path(self, change: dict, where: str) -> None:
         text = _mutated(change)
         with pytest.raises(exception.InvalidRequestSpec) as info:
-            document.decode(text)
+            FORMAT.decode(text)
         assert where in str(info.value)
 
     @pytest.mark.parametrize(
@@ -346,7 +349,7 @@ class TestRefused:
     )
     def test_missing_required_fields(self, change: dict, where: str) -> None:
         with pytest.raises(exception.InvalidRequestSpec, match=where):
-            document.decode(_mutated(change))
+            FORMAT.decode(_mutated(change))
 
     @pytest.mark.parametrize(
         "change, where",
@@ -365,25 +368,25 @@ class TestRefused:
         self, change: dict, where: str
     ) -> None:
         with pytest.raises(exception.InvalidRequestSpec, match=where):
-            document.decode(_mutated(change))
+            FORMAT.decode(_mutated(change))
 
     def test_size_limit_on_read(self) -> None:
-        text = document.encode(specs.realistic_spec())
+        text = FORMAT.encode(specs.realistic_spec())
         CONF.set_override("max_document_bytes", 1024, group="request_spec")
         assert len(text) > 1024
         with pytest.raises(
             exception.InvalidRequestSpec, match="over the limit"
         ):
-            document.decode(text)
+            FORMAT.decode(text)
 
     def test_size_limit_on_write(self) -> None:
         spec = specs.realistic_spec()
         spec.flavor.extra_specs = {"big": "x" * (1024 * 1024)}
         with pytest.raises(exception.InvalidRequestSpec, match="1048576"):
-            document.encode(spec)
+            FORMAT.encode(spec)
 
     def test_a_non_ascii_document_is_measured_in_bytes(self) -> None:
-        text = document.encode(specs.realistic_spec())
+        text = FORMAT.encode(specs.realistic_spec())
         text = text.replace("az-east-1", "é" * 300)
         # Fits in characters, not in bytes.
         CONF.set_override(
@@ -391,24 +394,24 @@ class TestRefused:
         )
         assert len(text.encode()) > len(text)
         with pytest.raises(exception.InvalidRequestSpec, match="over the"):
-            document.decode(text)
+            FORMAT.decode(text)
 
     def test_in_place_mutation_with_a_bad_value_is_not_written(self) -> None:
         spec = specs.realistic_spec()
         spec.force_hosts = ["compute-1"]
         spec.force_hosts.append(5)  # lists do not check on mutation
         with pytest.raises(exception.InvalidRequestSpec, match="force_hosts"):
-            document.encode(spec)
+            FORMAT.encode(spec)
 
     def test_non_text_input(self) -> None:
         with pytest.raises(exception.InvalidRequestSpec):
-            document.decode(12)  # type: ignore[arg-type]
+            FORMAT.decode(12)  # type: ignore[arg-type]
 
 
 def _refusals(text: str) -> list[str]:
     """The message of each decoding path; both must refuse."""
     messages = []
-    for decode in (document.decode, document.decode_via_primitive):
+    for decode in (FORMAT.decode, generic_document.decode_via_primitive):
         with pytest.raises(exception.InvalidRequestSpec) as info:
             decode(text)
         messages.append(str(info.value))
@@ -438,8 +441,8 @@ class TestStrict:
         assert f"spec.{path}: must not be null" in fast
 
     def test_null_in_a_nullable_field_is_still_null(self) -> None:
-        assert document.decode(_mutated({"availability_zone": None})) == (
-            document.decode_via_primitive(
+        assert FORMAT.decode(_mutated({"availability_zone": None})) == (
+            generic_document.decode_via_primitive(
                 _mutated({"availability_zone": None})
             )
         )
@@ -497,5 +500,7 @@ class TestStrict:
         spec.availability_zone = "z\u00fcrich\x7f"
         doc = json.loads(spec.to_document())
         text = rewrite(doc)  # type: ignore[operator]
-        assert document.decode(text) == document.decode(spec.to_document())
-        assert document.decode_via_primitive(text) == document.decode(text)
+        assert FORMAT.decode(text) == FORMAT.decode(spec.to_document())
+        assert generic_document.decode_via_primitive(text) == FORMAT.decode(
+            text
+        )

@@ -1,8 +1,9 @@
 """The fast codec and the generic oslo.versionedobjects path agree.
 
-``document.encode``/``decode`` take shortcuts (precomputed plans, direct
-storage access). ``encode_via_primitive``/``decode_via_primitive`` go the
-long way through ``obj_to_primitive``/``obj_from_primitive``. For any valid
+``RequestSpec.FORMAT.encode``/``decode`` take shortcuts (generated
+codecs, direct storage access). ``generic_document.encode_via_primitive``/
+``decode_via_primitive`` (tests/fixtures) go the long way through
+``obj_to_primitive``/``obj_from_primitive``. For any valid
 spec they must write the same bytes and load equal objects; for any hand
 edited document they must both refuse it or both load the same object.
 """
@@ -13,9 +14,11 @@ from hypothesis import settings
 
 from reqspec import exception
 from reqspec import objects
-from reqspec.objects import document
 from tests import strategies
+from tests.fixtures import generic_document
 from tests.fixtures import specs
+
+FORMAT = objects.RequestSpec.FORMAT
 
 SETTINGS = settings(
     max_examples=300, suppress_health_check=[HealthCheck.too_slow]
@@ -31,15 +34,15 @@ def _decode(decoder, text):  # type: ignore[no-untyped-def]
 
 def test_realistic_spec_same_bytes_same_object() -> None:
     spec = specs.realistic_spec()
-    text = document.encode(spec)
-    assert document.encode_via_primitive(spec) == text
-    assert document.decode(text) == document.decode_via_primitive(text)
+    text = FORMAT.encode(spec)
+    assert generic_document.encode_via_primitive(spec) == text
+    assert FORMAT.decode(text) == generic_document.decode_via_primitive(text)
 
 
 @SETTINGS
 @given(strategies.request_specs(per_move=True))
 def test_same_bytes_for_any_spec(spec: objects.RequestSpec) -> None:
-    assert document.encode(spec) == document.encode_via_primitive(spec)
+    assert FORMAT.encode(spec) == generic_document.encode_via_primitive(spec)
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
@@ -47,18 +50,18 @@ def test_same_bytes_for_any_spec(spec: objects.RequestSpec) -> None:
 def test_same_bytes_and_objects_with_every_field(
     spec: objects.RequestSpec,
 ) -> None:
-    text = document.encode(spec)
-    assert document.encode_via_primitive(spec) == text
-    fast = document.decode(text)
-    assert fast == document.decode_via_primitive(text)
+    text = FORMAT.encode(spec)
+    assert generic_document.encode_via_primitive(spec) == text
+    fast = FORMAT.decode(text)
+    assert fast == generic_document.decode_via_primitive(text)
     assert not fast.obj_what_changed()
 
 
 @SETTINGS
 @given(strategies.mutated_documents())
 def test_hand_edited_documents_get_the_same_verdict(text: str) -> None:
-    fast = _decode(document.decode, text)
-    slow = _decode(document.decode_via_primitive, text)
+    fast = _decode(FORMAT.decode, text)
+    slow = _decode(generic_document.decode_via_primitive, text)
     if isinstance(fast, exception.InvalidRequestSpec):
         assert isinstance(slow, exception.InvalidRequestSpec), (text, slow)
     else:
@@ -77,7 +80,7 @@ def test_mutations_do_reach_both_outcomes() -> None:
     @settings(max_examples=200, database=None)
     @given(strategies.mutated_documents())
     def collect(text: str) -> None:
-        outcomes.add(type(_decode(document.decode, text)).__name__)
+        outcomes.add(type(_decode(FORMAT.decode, text)).__name__)
 
     collect()
     assert outcomes == {"RequestSpec", "InvalidRequestSpec"}

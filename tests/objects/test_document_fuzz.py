@@ -9,7 +9,7 @@ flipped and inserted bytes, invalid UTF-8). Whatever comes out, the
 decoder either refuses it with ``InvalidRequestSpec`` and a bounded message
 saying what is wrong, or returns a spec that is valid: it encodes again
 and reloads equal. No other exception type may escape, from
-``document.decode`` or from reading a row that holds the document.
+``RequestSpec.FORMAT.decode`` or from reading a row that holds the document.
 
 12,550 damaged documents in all (each example of the two big tests
 damages four copies of its document), derandomized so that CI checks the
@@ -32,9 +32,11 @@ from reqspec import objects
 from reqspec.db import engines
 from reqspec.db import request_specs as db_specs
 from reqspec.objects import base
-from reqspec.objects import document
+from reqspec.objects import codec
 from tests import strategies
 from tests.conftest import Env
+
+FORMAT = objects.RequestSpec.FORMAT
 
 FUZZ = settings(
     derandomize=True,
@@ -209,7 +211,7 @@ def hand_edited(
     specs: st.SearchStrategy[objects.RequestSpec] = specs_to_damage,
 ) -> list[str]:
     """``copies`` independently hand-edited copies of one document."""
-    text = document.encode(draw(specs))
+    text = FORMAT.encode(draw(specs))
     return [_hand_edit(draw, json.loads(text)) for _ in range(copies)]
 
 
@@ -220,7 +222,7 @@ def damaged_bytes(
     specs: st.SearchStrategy[objects.RequestSpec] = specs_to_damage,
 ) -> list[bytes]:
     """``copies`` independently damaged copies of one document."""
-    data = document.encode(draw(specs)).encode()
+    data = FORMAT.encode(draw(specs)).encode()
     return [_damage_bytes(draw, bytearray(data)) for _ in range(copies)]
 
 
@@ -249,7 +251,7 @@ not_objects = st.one_of(
 def _check(text: str | bytes) -> objects.RequestSpec | None:
     """The one allowed outcome: refused with a useful message, or valid."""
     try:
-        spec = document.decode(text)
+        spec = FORMAT.decode(text)
     except exception.InvalidRequestSpec as err:
         message = str(err)
         assert message.startswith("Invalid request spec: ")
@@ -257,9 +259,9 @@ def _check(text: str | bytes) -> objects.RequestSpec | None:
         assert len(message) <= MAX_MESSAGE, message[:200]
         return None
     # Accepted: then it is a spec reqspec can write and read back as is.
-    again = document.encode(spec)
-    assert document.decode(again) == spec
-    assert document.encode(document.decode(again)) == again
+    again = FORMAT.encode(spec)
+    assert FORMAT.decode(again) == spec
+    assert FORMAT.encode(FORMAT.decode(again)) == again
     return spec
 
 
@@ -379,7 +381,7 @@ def _break(spec: objects.RequestSpec, data: st.DataObject) -> bool:
     container, key = data.draw(st.sampled_from(holders))
     if isinstance(container, base.ReqspecObject):
         # An object: drop a field it must carry, behind its back.
-        required = document.required_fields(type(container))
+        required = codec.required_fields(type(container))
         if key not in required:
             return False
         container.__dict__.pop("_obj_" + key, None)
@@ -411,7 +413,7 @@ def _containers(node: Any, found: list[tuple[Any, Any]]) -> None:
     """Mutable places inside a spec: (object, field) for required fields,
     (list, None), (set, None) and (dict, key)."""
     if isinstance(node, base.ReqspecObject):
-        for name in document.required_fields(type(node)):
+        for name in codec.required_fields(type(node)):
             if name in node.fields and node.obj_attr_is_set(name):
                 found.append((node, name))
         for name in node.fields:

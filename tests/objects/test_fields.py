@@ -93,20 +93,6 @@ def test_containers_are_plain_copies() -> None:
     assert type(checked) is dict and checked is not original
 
 
-def test_value_check_keeps_null_only_where_it_is_allowed() -> None:
-    """Issue 13: a stored null in a defaulted field loaded as the default
-    (``Field.coerce``'s rule); the encoder never writes one there."""
-    nullable = fields.StringField(nullable=True)
-    defaulted = fields.IntegerField(default=3)
-    required = fields.StringField()
-    assert fields.value_check(nullable)(None) is None
-    with pytest.raises(ValueError, match="must not be null"):
-        fields.value_check(defaulted)(None)
-    with pytest.raises(ValueError):
-        fields.value_check(required)(None)
-    assert fields.value_check(defaulted)(4) == 4
-
-
 def test_field_repr_shows_the_whole_type_for_fingerprints() -> None:
     strings = repr(fields.ListOfStringsField())
     uuids = repr(fields.ListOfUUIDField())

@@ -19,10 +19,12 @@ from reqspec import exception
 from reqspec import objects
 from reqspec.db import engines
 from reqspec.db import request_specs
-from reqspec.objects import document
 from tests import strategies
 from tests.conftest import Env
+from tests.fixtures import generic_document
 from tests.fixtures import specs
+
+FORMAT = objects.RequestSpec.FORMAT
 
 # Also on Galera: API database and cells on the cluster.
 pytestmark = pytest.mark.galera
@@ -310,7 +312,7 @@ class TestGetMany:
 class TestStoredDocuments:
     def test_reads_never_write(self, db: Env) -> None:
         spec = _spec(db.ctx)
-        old = document.encode_via_primitive(spec, target_version="1.0")
+        old = generic_document.encode_via_primitive(spec, target_version="1.0")
         with engines.database(db.api_url).engine.begin() as conn:
             conn.execute(
                 sa.text(
@@ -349,7 +351,7 @@ class TestStoredDocuments:
             objects.RequestSpec.get_by_instance_uuid(db.ctx, specs.UUIDS[20])
 
     def test_a_row_holding_another_instances_document(self, db: Env) -> None:
-        text = document.encode(_spec(db.ctx))
+        text = FORMAT.encode(_spec(db.ctx))
         with engines.database(db.api_url).engine.begin() as conn:
             conn.execute(
                 sa.text(

@@ -16,9 +16,11 @@ import pytest
 from reqspec import exception
 from reqspec import objects
 from reqspec.objects import base
-from reqspec.objects import document
 from reqspec.objects import fields
+from tests.fixtures import generic_document
 from tests.fixtures import specs
+
+FORMAT = objects.RequestSpec.FORMAT
 
 EXPECTED_HASHES = {
     "CellMapping": "1.0-e52c3526d97f10e9d2a919e95683122d",
@@ -206,7 +208,7 @@ def test_backport_to_1_2_refuses_to_drop_a_page_size_policy() -> None:
     with pytest.raises(ovo_exc.ObjectActionError, match="'large'"):
         spec.obj_to_primitive("1.2")
     with pytest.raises(exception.InvalidRequestSpec, match="'large'"):
-        document.encode_via_primitive(spec, target_version="1.2")
+        generic_document.encode_via_primitive(spec, target_version="1.2")
 
 
 def test_backport_to_1_1_drops_the_1_2_fields() -> None:
@@ -247,9 +249,11 @@ def test_documents_written_at_each_older_version_still_load() -> None:
         cells=[objects.InstanceNUMACell(id=0, memory=1024, pagesize=2048)]
     )
     for version in ("1.0", "1.1", "1.2"):
-        text = document.encode_via_primitive(original, target_version=version)
+        text = generic_document.encode_via_primitive(
+            original, target_version=version
+        )
         assert json.loads(text)["version"] == version
-        loaded = document.decode(text)
+        loaded = FORMAT.decode(text)
         assert loaded.flavor == original.flavor
         assert loaded.numa_topology == original.numa_topology
         assert loaded.availability_zone == original.availability_zone
@@ -293,7 +297,7 @@ FROZEN_1_2 = (
 
 
 def test_a_frozen_1_2_document_loads() -> None:
-    spec = document.decode(FROZEN_1_2)
+    spec = FORMAT.decode(FROZEN_1_2)
     (cell,) = spec.numa_topology.cells
     assert cell.pagesize == 2048
     assert cell.pagesize_policy is None
@@ -301,7 +305,7 @@ def test_a_frozen_1_2_document_loads() -> None:
 
 
 def test_a_frozen_1_0_document_loads() -> None:
-    spec = document.decode(FROZEN_1_0)
+    spec = FORMAT.decode(FROZEN_1_0)
     assert spec.instance_uuid == "00000000-0000-0000-0000-000000000001"
     assert spec.flavor.extra_specs == {"hw:cpu_policy": "dedicated"}
     assert spec.instance_group.policy == "affinity"
@@ -313,7 +317,7 @@ def test_a_frozen_1_0_document_loads() -> None:
 
 def test_upgrade_steps_cover_every_older_version() -> None:
     major, minor = (int(p) for p in objects.RequestSpec.VERSION.split("."))
-    assert set(document.UPGRADES) == {f"{major}.{m}" for m in range(minor)}
+    assert set(FORMAT.upgrades) == {f"{major}.{m}" for m in range(minor)}
 
 
 def test_a_newer_document_is_refused() -> None:
@@ -321,4 +325,4 @@ def test_a_newer_document_is_refused() -> None:
     newer = f'"version":"{major}.{minor + 1}"'
     text = FROZEN_1_0.replace('"version":"1.0"', newer)
     with pytest.raises(exception.InvalidRequestSpec, match="newer"):
-        document.decode(text)
+        FORMAT.decode(text)
