@@ -14,8 +14,9 @@ from oslo_versionedobjects import base as ovo_base
 from reqspec.objects import codec
 from reqspec.objects import fields
 from reqspec.objects import RequestSpec
+from tests.fixtures import document_format
 
-FORMAT = RequestSpec.FORMAT
+FORMAT = document_format.FORMAT
 
 # Small sizes keep examples fast; variety comes from the number of examples.
 text = st.text(max_size=12)

@@ -39,22 +39,12 @@ import orjson
 from oslo_utils import versionutils
 from oslo_versionedobjects import base as ovo_base
 
-from reqspec import conf
 from reqspec import exception
 from reqspec.objects import codec
 from reqspec.objects import fields
 
-CONF = conf.CONF
-
 #: A step bringing a document's ``spec`` from one version to the next.
 Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def max_bytes() -> int:
-    """The largest document read or written (``[request_spec]
-    max_document_bytes``); callers reading many rows ask once."""
-    limit: int = CONF.request_spec.max_document_bytes
-    return limit
 
 
 # -- versions ----------------------------------------------------------------
@@ -122,16 +112,14 @@ def _check_size(size: int, limit: int) -> None:
         )
 
 
-def parse(
-    text: str | bytes, limit: int | None = None
-) -> tuple[str, dict[str, Any]]:
-    """Check a document's size (against ``limit``, by default
-    ``max_bytes()``), JSON and envelope; return (version, spec)."""
+def parse(text: str | bytes, limit: int) -> tuple[str, dict[str, Any]]:
+    """Check a document's size (at most ``limit`` bytes), JSON and
+    envelope; return (version, spec)."""
     if not isinstance(text, (str, bytes)):
         raise exception.InvalidRequestSpec(
             reason=f"a document is text, not {type(text).__name__}"
         )
-    _check_size(_size(text), max_bytes() if limit is None else limit)
+    _check_size(_size(text), limit)
     try:
         document = orjson.loads(text)
     except orjson.JSONDecodeError as err:
@@ -288,9 +276,7 @@ class DocumentFormat:
             version = f"{major}.{minor + 1}"
         return body
 
-    def encode(
-        self, obj: ovo_base.VersionedObject, limit: int | None = None
-    ) -> str:
+    def encode(self, obj: ovo_base.VersionedObject, limit: int) -> str:
         """The stored document of ``obj``: only its stored fields, checked,
         at the current version."""
         try:
@@ -298,17 +284,15 @@ class DocumentFormat:
         except codec.Invalid as err:
             raise err.to_exception() from None
         text = _dumps({"spec": body, "version": self.version})
-        _check_size(len(text), max_bytes() if limit is None else limit)
+        _check_size(len(text), limit)
         return text
 
-    def decode(self, text: str | bytes) -> Any:
+    def decode(self, text: str | bytes, limit: int) -> Any:
         """A new object from a stored document, with no changes recorded;
         only ``InvalidRequestSpec`` escapes for a bad one."""
-        return self.load(text)[0]
+        return self.load(text, limit)[0]
 
-    def load(
-        self, text: str | bytes, limit: int | None = None
-    ) -> tuple[Any, str]:
+    def load(self, text: str | bytes, limit: int) -> tuple[Any, str]:
         """``decode``, with the version the document was written at."""
         version, body = parse(text, limit)
         if version != self.version:

@@ -18,6 +18,7 @@ from typing import Self
 from typing import TYPE_CHECKING
 
 from reqspec import exception
+from reqspec.conf import settings as conf_settings
 from reqspec.db import base as db_base
 from reqspec.db import request_specs as db
 from reqspec.objects import document
@@ -40,7 +41,9 @@ class StoredRequestSpec(RequestSpecBuilder):
 
     def to_document(self) -> str:
         """The canonical stored document (compact, deterministic JSON)."""
-        return self.FORMAT.encode(self)
+        return self.FORMAT.encode(
+            self, max_bytes(getattr(self, "_context", None))
+        )
 
     def stored_document(self) -> str:
         """The document exactly as last read from (or written to)
@@ -62,7 +65,7 @@ class StoredRequestSpec(RequestSpecBuilder):
     ) -> Self:
         """Load a spec from a stored document; ``InvalidRequestSpec`` if
         the document is malformed, of an unknown version or too large."""
-        spec, version = cls.FORMAT.load(text)
+        spec, version = cls.FORMAT.load(text, max_bytes(context))
         spec.__dict__.update(_context=context, _document_version=version)
         return spec
 
@@ -75,7 +78,9 @@ class StoredRequestSpec(RequestSpecBuilder):
     ) -> Self:
         """The spec a stored row holds, checked against the row's columns;
         ``InvalidRequestSpec`` naming the row if it is damaged. ``limit``
-        is ``document.max_bytes()``, for callers loading many rows."""
+        is ``max_bytes(context)``, for callers loading many rows."""
+        if limit is None:
+            limit = max_bytes(context)
         try:
             spec, version = cls.FORMAT.load(row.spec, limit)
         except exception.InvalidRequestSpec as err:
@@ -238,9 +243,7 @@ class StoredRequestSpec(RequestSpecBuilder):
         rows: list[db.SpecRow],
         on_damaged: "OnDamaged | None",
     ) -> Iterator[Self]:
-        # The size limit is read once for the lot: reading configuration
-        # costs as much as checking a few fields.
-        limit = document.max_bytes()
+        limit = max_bytes(context)
         load = cls.from_db_row
         if on_damaged is None:
             for row in rows:
@@ -283,6 +286,16 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def max_bytes(context: "RequestContext | None") -> int:
+    """The largest document read or written (``[request_spec]
+    max_document_bytes``) under ``context``'s settings; the process's
+    settings for a spec that has no context."""
+    settings = (
+        conf_settings.get_default() if context is None else context.settings
+    )
+    return settings.request_spec.max_document_bytes
 
 
 def _damaged(

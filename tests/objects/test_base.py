@@ -6,10 +6,11 @@ from oslo_versionedobjects import base as ovo_base
 
 from reqspec import objects
 from tests import strategies
+from tests.fixtures import document_format
 from tests.fixtures import generic_document
 from tests.fixtures import specs
 
-FORMAT = objects.RequestSpec.FORMAT
+FORMAT = document_format.FORMAT
 
 
 def _changes(obj: ovo_base.VersionedObject) -> list[tuple[str, set[str]]]:

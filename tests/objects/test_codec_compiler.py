@@ -27,11 +27,11 @@ from reqspec import objects
 from reqspec.objects import base
 from reqspec.objects import codec
 from reqspec.objects import codec_compiler
-from reqspec.objects import document
 from tests import strategies
+from tests.fixtures import document_format
 from tests.fixtures import specs
 
-FORMAT = objects.RequestSpec.FORMAT
+FORMAT = document_format.FORMAT
 
 SETTINGS = settings(
     max_examples=300, suppress_health_check=[HealthCheck.too_slow]
@@ -54,7 +54,7 @@ def _outcome(fn: Any, value: Any) -> Any:
 
 
 def _body(text: str) -> dict[str, Any]:
-    version, body = document.parse(text)
+    version, body = document_format.parse(text)
     return FORMAT.upgrade(version, body)
 
 

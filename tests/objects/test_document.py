@@ -14,10 +14,11 @@ from reqspec import exception
 from reqspec import objects
 from reqspec.objects import document
 from tests import strategies
+from tests.fixtures import document_format
 from tests.fixtures import generic_document
 from tests.fixtures import specs
 
-FORMAT = objects.RequestSpec.FORMAT
+FORMAT = document_format.FORMAT
 
 CONF = conf.CONF
 
@@ -372,12 +373,11 @@ class TestRefused:
 
     def test_size_limit_on_read(self) -> None:
         text = FORMAT.encode(specs.realistic_spec())
-        CONF.set_override("max_document_bytes", 1024, group="request_spec")
         assert len(text) > 1024
         with pytest.raises(
-            exception.InvalidRequestSpec, match="over the limit"
+            exception.InvalidRequestSpec, match="over the limit of 1024"
         ):
-            FORMAT.decode(text)
+            FORMAT.decode(text, 1024)
 
     def test_size_limit_on_write(self) -> None:
         spec = specs.realistic_spec()
@@ -389,12 +389,9 @@ class TestRefused:
         text = FORMAT.encode(specs.realistic_spec())
         text = text.replace("az-east-1", "é" * 300)
         # Fits in characters, not in bytes.
-        CONF.set_override(
-            "max_document_bytes", len(text), group="request_spec"
-        )
         assert len(text.encode()) > len(text)
         with pytest.raises(exception.InvalidRequestSpec, match="over the"):
-            FORMAT.decode(text)
+            FORMAT.decode(text, len(text))
 
     def test_in_place_mutation_with_a_bad_value_is_not_written(self) -> None:
         spec = specs.realistic_spec()

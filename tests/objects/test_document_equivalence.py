@@ -15,10 +15,11 @@ from hypothesis import settings
 from reqspec import exception
 from reqspec import objects
 from tests import strategies
+from tests.fixtures import document_format
 from tests.fixtures import generic_document
 from tests.fixtures import specs
 
-FORMAT = objects.RequestSpec.FORMAT
+FORMAT = document_format.FORMAT
 
 SETTINGS = settings(
     max_examples=300, suppress_health_check=[HealthCheck.too_slow]

@@ -35,8 +35,9 @@ from reqspec.objects import base
 from reqspec.objects import codec
 from tests import strategies
 from tests.conftest import Env
+from tests.fixtures import document_format
 
-FORMAT = objects.RequestSpec.FORMAT
+FORMAT = document_format.FORMAT
 
 FUZZ = settings(
     derandomize=True,

@@ -172,8 +172,8 @@ class TestNothingInvalidIsWritten:
         assert _rows(db.api_url) == before
 
     def test_over_the_size_limit(self, db: Env) -> None:
-        CONF.set_override("max_document_bytes", 4096, group="request_spec")
-        spec = new_spec(db.ctx, UUID)
+        ctx = db.context_with(request_spec={"max_document_bytes": 4096})
+        spec = new_spec(ctx, UUID)
         spec.scheduler_hints = {"big": ["x" * 5000]}
         _refused(spec.create, "over the limit of 4096")
         assert _rows(db.api_url) == []
@@ -241,9 +241,9 @@ class TestStoredDocumentsAreChecked:
         doc = json.loads(good)
         doc["spec"]["scheduler_hints"] = {"big": ["x" * 5000]}
         _insert(db.api_url, json.dumps(doc))
-        CONF.set_override("max_document_bytes", 4096, group="request_spec")
+        ctx = db.context_with(request_spec={"max_document_bytes": 4096})
         _refused(
-            lambda: objects.RequestSpec.get_by_instance_uuid(db.ctx, UUID),
+            lambda: objects.RequestSpec.get_by_instance_uuid(ctx, UUID),
             "over the limit of 4096",
         )
 

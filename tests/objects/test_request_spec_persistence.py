@@ -21,10 +21,11 @@ from reqspec.db import engines
 from reqspec.db import request_specs
 from tests import strategies
 from tests.conftest import Env
+from tests.fixtures import document_format
 from tests.fixtures import generic_document
 from tests.fixtures import specs
 
-FORMAT = objects.RequestSpec.FORMAT
+FORMAT = document_format.FORMAT
 
 # Also on Galera: API database and cells on the cluster.
 pytestmark = pytest.mark.galera
@@ -365,10 +366,10 @@ class TestStoredDocuments:
             objects.RequestSpec.get_by_instance_uuid(db.ctx, specs.UUIDS[21])
 
     def test_multi_megabyte_document_round_trips(self, db: Env) -> None:
-        CONF.set_override(
-            "max_document_bytes", 8 * 1024 * 1024, group="request_spec"
+        api = db.context_with(
+            request_spec={"max_document_bytes": 8 * 1024 * 1024}
         )
-        for ctx in (db.ctx, db.cell_context(0)):
+        for ctx in (api, db.cell_context(0, api)):
             spec = _spec(ctx)
             spec.flavor.extra_specs = {
                 f"key:{i}": "v" * 1000 for i in range(6000)

@@ -17,10 +17,11 @@ from reqspec import exception
 from reqspec import objects
 from reqspec.objects import base
 from reqspec.objects import fields
+from tests.fixtures import document_format
 from tests.fixtures import generic_document
 from tests.fixtures import specs
 
-FORMAT = objects.RequestSpec.FORMAT
+FORMAT = document_format.FORMAT
 
 EXPECTED_HASHES = {
     "CellMapping": "1.0-e52c3526d97f10e9d2a919e95683122d",
