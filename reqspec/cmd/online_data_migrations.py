@@ -202,9 +202,12 @@ def _run(
                 results[migration.name][1] += done
                 ran += done
                 progress.advance(found, f"{migration.name} ({target.label})")
-                if found < batch:
-                    # Nothing after the cursor: this table is done.
+                if cursor.at_end:
+                    # Nothing after the cursor: this table is done. (Not
+                    # found < batch: a migration may look at rows that
+                    # need no work, which found does not count.)
                     target.exhausted.add(migration.name)
-                progress_made = progress_made or found > 0
+                else:
+                    progress_made = True
         if limited or not progress_made:
             return ran

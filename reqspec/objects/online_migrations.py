@@ -26,6 +26,18 @@ quadratic. A new run starts from the beginning again.
 
 Each migration also has a ``count(ctx)`` of the rows still waiting, for the
 upgrade check and for progress display.
+
+The upgrade from a release before ``spec_version`` has two stages, and
+every migration and count works at both:
+
+1. ``db sync`` stops at the block revision (api e677c5eb119f, cell
+   01df52b77620) while a spec with a server group lacks its
+   ``instance_group_uuid``. The database has no ``spec_version`` yet:
+   ``backfill_instance_group_uuid`` fills the group uuids in; the other
+   migrations have nothing to do there (found 0, count 0).
+2. After ``db sync`` reaches the head, ``backfill_spec_version`` states the
+   version of every row older than that column, and
+   ``rewrite_old_documents`` rewrites documents of older versions.
 """
 
 from collections.abc import Callable
@@ -47,12 +59,18 @@ LOG = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class Cursor:
-    """Where a run got to in one table: the last row id looked at, and
-    the damaged rows met on the way (one message each, naming the
-    instance and the database)."""
+    """Where a run got to in one table: the last row id looked at, the
+    damaged rows met on the way (one message each, naming the instance
+    and the database), whether the last call reached the end of the
+    candidates (``at_end``), and whether the database has
+    ``spec_version`` (asked once per run)."""
 
     after_id: int = 0
     damaged: list[str] = dataclasses.field(default_factory=list)
+    # ``found`` alone cannot tell: backfill_instance_group_uuid looks at
+    # rows it does not count (specs without a group).
+    at_end: bool = False
+    versioned: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,9 +114,22 @@ def _load(
         return None
 
 
-def _advance(cursor: Cursor | None, rows: list[spec_db.SpecRow]) -> None:
-    if cursor is not None and rows:
-        cursor.after_id = rows[-1].id
+def _advance(
+    cursor: Cursor | None, rows: list[spec_db.SpecRow], max_count: int
+) -> None:
+    if cursor is not None:
+        if rows:
+            cursor.after_id = rows[-1].id
+        cursor.at_end = len(rows) < max_count
+
+
+def _versioned(ctx: "RequestContext", cursor: Cursor | None) -> bool:
+    """Whether the database has ``spec_version`` (stage 2, see above)."""
+    if cursor is None:
+        return db.has_spec_version(ctx)
+    if cursor.versioned is None:
+        cursor.versioned = db.has_spec_version(ctx)
+    return cursor.versioned
 
 
 def _bring_up_to_date(
@@ -145,7 +176,67 @@ def _bring_up_to_date(
     return done
 
 
-# -- 1: rows written before spec_version existed -----------------------------
+# -- 1: instance_group_uuid, a column added after rows existed -------------
+
+
+def backfill_instance_group_uuid(
+    ctx: "RequestContext", max_count: int, cursor: Cursor | None = None
+) -> tuple[int, int]:
+    """Copy each spec's server group uuid into its indexed column.
+
+    The block revisions wait for this one, at a schema without
+    ``spec_version``. Candidates are the rows of older releases without a
+    group uuid (see ``request_spec_migrations``); a spec without a server
+    group is looked at but needs nothing (not counted in ``found``: the
+    cursor's ``at_end`` tells the runner whether more rows follow).
+    """
+    versioned = _versioned(ctx, cursor)
+    rows = db.get_missing_group_uuid(
+        ctx, cursor.after_id if cursor else 0, max_count, versioned
+    )
+    _advance(cursor, rows, max_count)
+    found = done = 0
+    for row in rows:
+        spec = _load(ctx, row, "read the server group of", cursor)
+        if spec is None:
+            found += 1  # it may have a group: not done
+            continue
+        group_uuid = spec.instance_group_uuid
+        if group_uuid is None:
+            continue
+        found += 1
+        if db.set_instance_group_uuid(
+            ctx, row.instance_uuid, row.generation, group_uuid
+        ):
+            done += 1
+    return found, done
+
+
+def count_missing_instance_group_uuid(ctx: "RequestContext") -> int:
+    """Specs with a server group whose column is empty (and damaged
+    candidates, which may be such). The group is only known after
+    parsing, so this reads every candidate: the rows of older releases,
+    and at the head only until ``backfill_spec_version`` has stated their
+    version."""
+    versioned = db.has_spec_version(ctx)
+    waiting = 0
+    after_id = 0
+    while rows := db.get_missing_group_uuid(
+        ctx, after_id, db_base.READ_BATCH_SIZE, versioned
+    ):
+        after_id = rows[-1].id
+        for row in rows:
+            try:
+                spec = RequestSpec.from_db_row(ctx, row)
+            except exception.InvalidRequestSpec:
+                waiting += 1
+                continue
+            if spec.instance_group_uuid is not None:
+                waiting += 1
+    return waiting
+
+
+# -- 2: rows written before spec_version existed -----------------------------
 
 
 def backfill_spec_version(
@@ -155,21 +246,27 @@ def backfill_spec_version(
     written before those columns existed, rewriting any document of an
     older version on the way.
 
-    Rows without a version are exactly the rows of older releases, so
-    this also does what ``backfill_instance_group_uuid`` did (its blocking
-    revisions, e677c5eb119f and 01df52b77620, already guarantee no row
-    still waits for that).
+    Rows without a version are exactly the rows of older releases. It
+    fills in their group uuid too, although the block revisions (api
+    e677c5eb119f, cell 01df52b77620) have already waited for
+    ``backfill_instance_group_uuid`` to do so for every spec with a group.
+    Nothing to do before the database has the column (stage 1).
     """
+    if not _versioned(ctx, cursor):
+        _advance(cursor, [], max_count)
+        return 0, 0  # stage 1: the column is not there yet
     rows = db.get_unversioned(ctx, cursor.after_id if cursor else 0, max_count)
-    _advance(cursor, rows)
+    _advance(cursor, rows, max_count)
     return len(rows), _bring_up_to_date(ctx, rows, cursor)
 
 
 def count_unversioned(ctx: "RequestContext") -> int:
+    if not db.has_spec_version(ctx):
+        return 0
     return db.count_unversioned(ctx)
 
 
-# -- 2: documents written at an older RequestSpec version -------------------
+# -- 3: documents written at an older RequestSpec version -------------------
 
 
 def rewrite_old_documents(
@@ -183,21 +280,34 @@ def rewrite_old_documents(
     found by their ``spec_version`` column (see ``backfill_spec_version``
     for rows that have none).
     """
+    if not _versioned(ctx, cursor):
+        _advance(cursor, [], max_count)
+        return 0, 0  # stage 1: no row states its version yet
     rows = db.get_at_other_version(
         ctx, RequestSpec.VERSION, cursor.after_id if cursor else 0, max_count
     )
-    _advance(cursor, rows)
+    _advance(cursor, rows, max_count)
     return len(rows), _bring_up_to_date(ctx, rows, cursor)
 
 
 def count_old_documents(ctx: "RequestContext") -> int:
+    if not db.has_spec_version(ctx):
+        return 0
     return db.count_at_other_version(ctx, RequestSpec.VERSION)
 
 
 #: Run in this order, oldest first. Never remove an entry in the release
 #: that adds it: operators run them after upgrading the code, and a later
-#: schema revision may refuse to run until they have.
+#: schema revision may refuse to run until they have (the block revisions
+#: wait for backfill_instance_group_uuid).
 MIGRATIONS: tuple[OnlineMigration, ...] = (
+    OnlineMigration(
+        name="backfill_instance_group_uuid",
+        summary="fill in request_specs.instance_group_uuid of rows of "
+        "older releases whose spec has a server group",
+        run=backfill_instance_group_uuid,
+        count=count_missing_instance_group_uuid,
+    ),
     OnlineMigration(
         name="backfill_spec_version",
         summary="fill in request_specs.spec_version (and "
@@ -243,6 +353,15 @@ def undecodable(
     ``online_data_migrations`` reports damaged rows (exit 2)."""
     found: dict[str, str] = {}
     version = RequestSpec.VERSION
+    if not db.has_spec_version(ctx):
+        # Stage 1: only backfill_instance_group_uuid has candidates.
+        _undecodable_rows(
+            ctx,
+            lambda after: db.get_missing_group_uuid(ctx, after, batch, False),
+            found,
+        )
+        return found
+    # The group candidates are unversioned rows too: read once.
     _undecodable_rows(
         ctx, lambda after: db.get_unversioned(ctx, after, batch), found
     )

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from reqspec.cmd import manage
+from reqspec.cmd import online_data_migrations
 from reqspec.cmd import output
 from reqspec.objects import online_migrations as odm
 from tests.conftest import Env
@@ -46,11 +47,15 @@ def test_every_database_is_migrated_and_summarised(
     db: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _old_rows(db)
-    assert _pending(db) == 6  # each row waits for one migration
+    # Each row waits for one migration; the three unversioned ones (with a
+    # server group, and no group uuid in this fixture) for the group
+    # backfill too.
+    assert _pending(db) == 9
 
     assert manage.main(["db", "online_data_migrations"]) == 0
 
     out, err = capsys.readouterr()
+    assert _table_row(out, "backfill_instance_group_uuid") == ["3", "3"]
     # Rows without a version are rewritten by the backfill, so the other
     # migration never sees them.
     assert _table_row(out, "backfill_spec_version") == ["3", "3"]
@@ -62,6 +67,7 @@ def test_every_database_is_migrated_and_summarised(
     # Re-running finds nothing and says so.
     assert manage.main(["db", "online_data_migrations"]) == 0
     out, _ = capsys.readouterr()
+    assert _table_row(out, "backfill_instance_group_uuid") == ["0", "0"]
     assert _table_row(out, "backfill_spec_version") == ["0", "0"]
     assert _table_row(out, "rewrite_old_documents") == ["0", "0"]
 
@@ -82,7 +88,24 @@ def test_max_count_limits_a_run_and_exit_1_means_more(
         done = sum(int(_table_row(out, m.name)[1]) for m in odm.MIGRATIONS)
         assert 0 < done <= 4
     assert codes[-1] == 0
-    assert len(codes) >= 3  # six rows, four at a time, then a final 0
+    # nine row migrations, four at a time, then a final 0
+    assert len(codes) >= 4
+    assert _pending(db) == 0
+
+
+def test_rows_without_a_group_do_not_end_the_group_backfill_early(
+    db: Env, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    # A whole batch of rows that need no group uuid finds nothing, and
+    # yet a row that does need one follows.
+    monkeypatch.setattr(online_data_migrations, "DEFAULT_BATCH", 2)
+    for group in (False, False, True):
+        store_old_row(db.ctx, make_spec(db.ctx, group=group), "1.0")
+
+    assert manage.main(["db", "online_data_migrations"]) == 0
+    out, _ = capsys.readouterr()
+    assert _table_row(out, "backfill_instance_group_uuid") == ["1", "1"]
+    assert _table_row(out, "backfill_spec_version") == ["3", "3"]
     assert _pending(db) == 0
 
 
@@ -95,7 +118,7 @@ def test_bad_max_count_is_127(
         ["db", "online_data_migrations", "--max-count", bad]
     ) == (127)
     assert "positive integer" in capsys.readouterr().err
-    assert _pending(db) == 6  # nothing was touched
+    assert _pending(db) == 9  # nothing was touched
 
 
 def test_a_failing_migration_is_exit_2_and_others_still_run(

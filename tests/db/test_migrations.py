@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from reqspec import context
 from reqspec import exception
 from reqspec.cmd import manage
+from reqspec.conf import CONF
 from reqspec.db import api_models
 from reqspec.db import cell_models
 from reqspec.db import engines
@@ -344,44 +345,94 @@ def _insert_row_of_older_release(url: str, grouped: bool) -> str:
     return spec.instance_uuid
 
 
-@pytest.mark.backends("sqlite", "postgresql")
+def _run_online_data_migrations(
+    database: str, url: str, request: pytest.FixtureRequest
+) -> tuple[int, str]:
+    """``reqspec-manage db online_data_migrations``, in-process, over the
+    database under test: as the API database, or as a cell of a current
+    API database (the ``db`` fixture's, with its two empty cells)."""
+    if database == "api":
+        CONF.set_override("connection", url, group="api_database")
+    else:
+        env = request.getfixturevalue("db")
+        CellMapping(
+            env.ctx, name="under-test", database_connection=url
+        ).create()
+    capsys = request.getfixturevalue("capsys")
+    code = manage.main(["db", "online_data_migrations"])
+    return code, capsys.readouterr().out
+
+
+def _table_row(out: str, name: str) -> list[str]:
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells and cells[0] == name:
+            return cells[1:]
+    raise AssertionError(f"no row {name!r} in:\n{out}")
+
+
+@pytest.mark.backends("sqlite", "postgresql", "mysql")
 @pytest.mark.parametrize("database", migration.DATABASES)
 def test_the_block_waits_for_the_online_data_migration(
-    database: str, empty_database_url: str
+    database: str, empty_database_url: str, request: pytest.FixtureRequest
 ) -> None:
     add_column, _block = GROUP_UUID_REVISIONS[database]
     url = empty_database_url
     before = migration.script_directory(database).get_revision(add_column)
     migration.db_sync(database, url, revision=before.down_revision)
-    grouped = _insert_row_of_older_release(url, grouped=True)
+    first = _insert_row_of_older_release(url, grouped=True)
     _insert_row_of_older_release(url, grouped=False)
+    second = _insert_row_of_older_release(url, grouped=True)
 
     with pytest.raises(exception.DataMigrationRequired) as raised:
         migration.db_sync(database, url, label="the database under test")
     message = raised.value.message
-    assert "the database under test: 1 request spec" in message
+    assert "the database under test: 2 request spec" in message
     assert "reqspec-manage db online_data_migrations" in message
     # Each revision commits on its own: the column is there for the online
     # data migration, and the block did not pass.
     status = migration.db_version(database, url)
     assert (status.current, status.state) == (add_column, "behind")
 
-    # Fill the column in as the release that added it did (its online
-    # migration, backfill_instance_group_uuid, has since been folded into
-    # backfill_spec_version, which needs the later spec_version column).
-    _fill_group_uuid_as_release_n_did(url, grouped)
+    # Stage 1, no spec_version yet: only the group backfill has work, and
+    # nothing touches a column this schema lacks.
+    ctx = _context_for(database, url)
+    assert odm.pending(ctx) == {
+        "backfill_instance_group_uuid": 2,
+        "backfill_spec_version": 0,
+        "rewrite_old_documents": 0,
+    }
+    assert odm.undecodable(ctx) == {}
+    assert odm.backfill_spec_version(ctx, 50) == (0, 0)
+    assert odm.rewrite_old_documents(ctx, 50) == (0, 0)
+    cursor = odm.Cursor()
+    assert odm.backfill_instance_group_uuid(ctx, 1, cursor) == (1, 1)
+    # The row without a group is looked at, needs nothing, and is passed.
+    assert odm.backfill_instance_group_uuid(ctx, 1, cursor) == (0, 0)
+    assert not cursor.at_end
+    assert odm.pending(ctx)["backfill_instance_group_uuid"] == 1
+    engines.dispose(url)
+
+    # The command the block names does the rest.
+    code, out = _run_online_data_migrations(database, url, request)
+    assert code == 0, out
+    assert _table_row(out, "backfill_instance_group_uuid") == ["1", "1"]
+    assert _table_row(out, "backfill_spec_version") == ["0", "0"]
+    assert odm.pending(ctx) == dict.fromkeys(odm.pending(ctx), 0)
+    engines.dispose(url)
 
     # The block passes now (and so does every revision after it).
     assert migration.db_sync(database, url).current == migration.head(database)
-    # The rows predate spec_version: the current online migration finds
+    # Stage 2: the rows predate spec_version; backfill_spec_version finds
     # exactly them, states their version and leaves nothing behind.
-    ctx = _context_for(database, url)
     assert odm.pending(ctx) == {
-        "backfill_spec_version": 2,
+        "backfill_instance_group_uuid": 0,
+        "backfill_spec_version": 3,
         "rewrite_old_documents": 0,
     }
-    assert odm.backfill_spec_version(ctx, 50) == (2, 2)
+    assert odm.backfill_spec_version(ctx, 50) == (3, 3)
     assert odm.pending(ctx) == {
+        "backfill_instance_group_uuid": 0,
         "backfill_spec_version": 0,
         "rewrite_old_documents": 0,
     }
@@ -398,26 +449,6 @@ def test_the_block_waits_for_the_online_data_migration(
     finally:
         engine.dispose()
     assert {row[2] for row in rows} == {RequestSpec.VERSION}
-    assert [row[0] for row in rows if row[1] is not None] == [grouped]
-
-
-def _fill_group_uuid_as_release_n_did(url: str, instance_uuid: str) -> None:
-    engine = engines.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            text = conn.execute(
-                sa.text(
-                    "SELECT spec FROM request_specs WHERE instance_uuid = :u"
-                ),
-                {"u": instance_uuid},
-            ).scalar_one()
-            group = RequestSpec.from_document(None, text).instance_group_uuid
-            conn.execute(
-                sa.text(
-                    "UPDATE request_specs SET instance_group_uuid = :g "
-                    "WHERE instance_uuid = :u"
-                ),
-                {"g": group, "u": instance_uuid},
-            )
-    finally:
-        engine.dispose()
+    assert sorted(row[0] for row in rows if row[1] is not None) == sorted(
+        [first, second]
+    )
