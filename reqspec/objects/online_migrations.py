@@ -197,10 +197,18 @@ def backfill_instance_group_uuid(
     _advance(cursor, rows, max_count)
     found = done = 0
     for row in rows:
-        spec = _load(ctx, row, "read the server group of", cursor)
-        if spec is None:
-            found += 1  # it may have a group: not done
-            continue
+        spec: RequestSpec | None
+        if versioned:
+            try:
+                spec = RequestSpec.from_db_row(ctx, row)
+            except exception.InvalidRequestSpec:
+                # Unversioned too: backfill_spec_version reports it, once.
+                continue
+        else:
+            spec = _load(ctx, row, "read the server group of", cursor)
+            if spec is None:
+                found += 1  # it may have a group: not done
+                continue
         group_uuid = spec.instance_group_uuid
         if group_uuid is None:
             continue
@@ -213,11 +221,12 @@ def backfill_instance_group_uuid(
 
 
 def count_missing_instance_group_uuid(ctx: "RequestContext") -> int:
-    """Specs with a server group whose column is empty (and damaged
-    candidates, which may be such). The group is only known after
-    parsing, so this reads every candidate: the rows of older releases,
-    and at the head only until ``backfill_spec_version`` has stated their
-    version."""
+    """Specs with a server group whose column is empty (and, before
+    ``spec_version`` exists, damaged candidates, which may be such; at the
+    head ``count_unversioned`` counts those). The group is only known
+    after parsing, so this reads every candidate: the rows of older
+    releases, and at the head only until ``backfill_spec_version`` has
+    stated their version."""
     versioned = db.has_spec_version(ctx)
     waiting = 0
     after_id = 0
@@ -229,7 +238,8 @@ def count_missing_instance_group_uuid(ctx: "RequestContext") -> int:
             try:
                 spec = RequestSpec.from_db_row(ctx, row)
             except exception.InvalidRequestSpec:
-                waiting += 1
+                if not versioned:
+                    waiting += 1
                 continue
             if spec.instance_group_uuid is not None:
                 waiting += 1
