@@ -188,7 +188,9 @@ def backfill_instance_group_uuid(
     ``spec_version``. Candidates are the rows of older releases without a
     group uuid (see ``request_spec_migrations``); a spec without a server
     group is looked at but needs nothing (not counted in ``found``: the
-    cursor's ``at_end`` tells the runner whether more rows follow).
+    cursor's ``at_end`` tells the runner whether more rows follow). At
+    the head a damaged candidate is left to ``backfill_spec_version``,
+    whose candidate it is too, so that it is reported once.
     """
     versioned = _versioned(ctx, cursor)
     rows = db.get_missing_group_uuid(
