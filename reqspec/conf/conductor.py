@@ -4,6 +4,8 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
+from reqspec.conf import groups
+
 conductor_group = cfg.OptGroup(
     "conductor",
     title="Conductor service options",
@@ -63,8 +65,7 @@ conductor_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(conductor_group)
-    conf.register_opts(conductor_opts, group=conductor_group)
+    groups.register(conf, conductor_group, conductor_opts)
 
 
 def list_opts() -> list[tuple[str | None, Sequence[cfg.Opt]]]:

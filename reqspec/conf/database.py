@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from oslo_config import cfg
 from oslo_db import options as oslo_db_options
 
+from reqspec.conf import groups
+
 api_db_group = cfg.OptGroup(
     "api_database",
     title="API database options",
@@ -127,8 +129,7 @@ cell_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(api_db_group)
-    conf.register_opts(api_db_opts, group=api_db_group)
+    groups.register(conf, api_db_group, api_db_opts)
     conf.register_opts(cell_opts, group="database")
     # oslo.db registers the same list itself when an engine starts; doing
     # it here first makes the options visible to --help and the docs.

@@ -4,6 +4,8 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
+from reqspec.conf import groups
+
 request_spec_group = cfg.OptGroup(
     "request_spec",
     title="Request spec options",
@@ -23,8 +25,7 @@ request_spec_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(request_spec_group)
-    conf.register_opts(request_spec_opts, group=request_spec_group)
+    groups.register(conf, request_spec_group, request_spec_opts)
 
 
 def list_opts() -> list[tuple[str | None, Sequence[cfg.Opt]]]:

@@ -4,6 +4,8 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
+from reqspec.conf import groups
+
 scheduler_group = cfg.OptGroup(
     "scheduler",
     title="Reference scheduler options",
@@ -56,8 +58,7 @@ scheduler_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(scheduler_group)
-    conf.register_opts(scheduler_opts, group=scheduler_group)
+    groups.register(conf, scheduler_group, scheduler_opts)
 
 
 def list_opts() -> list[tuple[str | None, Sequence[cfg.Opt]]]:

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 from oslo_config import cfg
 
+from reqspec.conf import groups
+
 upgrade_group = cfg.OptGroup(
     "upgrade_levels",
     title="RPC version pins for rolling upgrades",
@@ -37,8 +39,7 @@ upgrade_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(upgrade_group)
-    conf.register_opts(upgrade_opts, group=upgrade_group)
+    groups.register(conf, upgrade_group, upgrade_opts)
 
 
 def list_opts() -> list[tuple[str | None, Sequence[cfg.Opt]]]:

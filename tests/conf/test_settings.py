@@ -110,3 +110,13 @@ def test_settings_are_frozen_and_copied_with_changes() -> None:
 def test_an_invalid_value_is_refused_when_resolved(tmp_path) -> None:
     with pytest.raises(cfg.ConfigFileValueError):
         _from_file(tmp_path, "[scheduler]\nmax_attempts = 0\n")
+
+
+def test_configurations_do_not_share_overrides() -> None:
+    # oslo.config keeps overrides in the option group, and copies a
+    # registered group only shallowly: each configuration must get its own.
+    first = test_settings.make(api_database={"mysql_wsrep_sync_wait": 7})
+    second = test_settings.make(database={"mysql_wsrep_sync_wait": 1})
+    assert first.database.api_engine.mysql_wsrep_sync_wait == 7
+    assert second.database.api_engine.mysql_wsrep_sync_wait == 1
+    assert conf_settings.new_conf().api_database.mysql_wsrep_sync_wait is None

@@ -47,7 +47,11 @@ def _before_commit_on(
     """Run ``hook()`` once, just before the next COMMIT through ``ctx``'s
     database (after its transaction did all its work)."""
     assert ctx.cell is not None
-    engine = engines.database(ctx.cell.database_connection).engine
+    url = ctx.cell.database_connection
+    # The engine the context's transactions run on: its settings' own.
+    engine = engines.database(
+        url, ctx.settings.database.engine_for(url)
+    ).engine
     fired: list[bool] = []
 
     def before_commit(conn: Any) -> None:
