@@ -178,11 +178,11 @@ def test_group_backfill_candidates_are_old_rows_until_stamped(
     assert odm.backfill_instance_group_uuid(db.ctx, 50) == (0, 0)
 
 
-def test_the_group_backfill_leaves_a_row_a_writer_changed(
+def _a_writer_saves_after_each_load(
     db: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = make_spec(db.ctx)
-    store_old_row(db.ctx, spec, CURRENT)
+    """Someone else saves each row (a new zone) between a migration's read
+    of it and its write."""
     real_load = RequestSpec.from_db_row
 
     def load_then_race(ctx: Any, row: spec_db.SpecRow) -> RequestSpec:
@@ -197,6 +197,14 @@ def test_the_group_backfill_leaves_a_row_a_writer_changed(
     monkeypatch.setattr(
         odm.RequestSpec, "from_db_row", staticmethod(load_then_race)
     )
+
+
+def test_the_group_backfill_leaves_a_row_a_writer_changed(
+    db: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = make_spec(db.ctx)
+    store_old_row(db.ctx, spec, CURRENT)
+    _a_writer_saves_after_each_load(db, monkeypatch)
     assert odm.backfill_instance_group_uuid(db.ctx, 10) == (1, 0)
     monkeypatch.undo()
     # The writer's save filled in both columns itself.
@@ -263,21 +271,7 @@ def test_a_live_writer_wins_and_the_row_is_not_counted_done(
 ) -> None:
     spec = make_spec(db.ctx)
     store_old_row(db.ctx, spec, version)
-    real_load = RequestSpec.from_db_row
-
-    def load_then_race(ctx: Any, row: spec_db.SpecRow) -> RequestSpec:
-        loaded = real_load(ctx, row)
-        # Someone else saves between our read and our write.
-        other = real_load(
-            db.ctx, spec_db.get_by_instance_uuid(db.ctx, row.instance_uuid)
-        )
-        other.availability_zone = "az-moved"
-        other.save()
-        return loaded
-
-    monkeypatch.setattr(
-        odm.RequestSpec, "from_db_row", staticmethod(load_then_race)
-    )
+    _a_writer_saves_after_each_load(db, monkeypatch)
     assert odm.backfill_spec_version(db.ctx, 10) == (1, 0)
     monkeypatch.undo()
 
