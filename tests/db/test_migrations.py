@@ -104,32 +104,34 @@ def _check_hosts_and_instances(url: str) -> None:
     )
 
 
-def _check_group_uuid_column(url: str) -> None:
-    engine = engines.create_engine(url)
-    try:
-        inspector = sa.inspect(engine)
-        columns = {
-            c["name"]: c for c in inspector.get_columns("request_specs")
-        }
-        indexes = {i["name"] for i in inspector.get_indexes("request_specs")}
-    finally:
-        engine.dispose()
-    assert columns["instance_group_uuid"]["nullable"]
-    assert "ix_request_specs_instance_group_uuid" in indexes
+def _check_indexed_nullable_spec_column(name: str) -> Callable[[str], None]:
+    """A check that ``request_specs.<name>`` exists, is nullable (rows
+    older than it have none) and is indexed."""
+
+    def check(url: str) -> None:
+        engine = engines.create_engine(url)
+        try:
+            inspector = sa.inspect(engine)
+            columns = {
+                c["name"]: c for c in inspector.get_columns("request_specs")
+            }
+            indexes = {
+                i["name"] for i in inspector.get_indexes("request_specs")
+            }
+        finally:
+            engine.dispose()
+        assert columns[name]["nullable"]
+        assert f"ix_request_specs_{name}" in indexes
+
+    return check
 
 
-def _check_spec_version_column(url: str) -> None:
-    engine = engines.create_engine(url)
-    try:
-        inspector = sa.inspect(engine)
-        columns = {
-            c["name"]: c for c in inspector.get_columns("request_specs")
-        }
-        indexes = {i["name"] for i in inspector.get_indexes("request_specs")}
-    finally:
-        engine.dispose()
-    assert columns["spec_version"]["nullable"]
-    assert "ix_request_specs_spec_version" in indexes
+_check_group_uuid_column = _check_indexed_nullable_spec_column(
+    "instance_group_uuid"
+)
+_check_spec_version_column = _check_indexed_nullable_spec_column(
+    "spec_version"
+)
 
 
 def _check_nothing_changed(url: str) -> None:
