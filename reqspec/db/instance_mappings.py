@@ -160,6 +160,19 @@ def create(
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
+def _conditional_update(
+    instance_uuid: str, expected: dict[str, Any], values: dict[str, Any]
+) -> sa.Update:
+    stmt = _table.update().where(_c.instance_uuid == instance_uuid)
+    for name, value in expected.items():
+        if isinstance(value, tuple):
+            # Any of these values (none of them None).
+            stmt = stmt.where(_c[name].in_(value))
+        else:
+            stmt = stmt.where(_c[name].is_not_distinct_from(value))
+    return stmt.values(updated_at=base.utcnow(), **values)
+
+
 @transactions.api_writer
 def update(
     ctx: "RequestContext",
@@ -170,17 +183,8 @@ def update(
     """Set ``values`` if every ``expected`` column still holds its value
     (None matches NULL; a tuple: any of its values). False, and nothing
     written, otherwise."""
-    stmt = _table.update().where(_c.instance_uuid == instance_uuid)
-    for name, value in expected.items():
-        if isinstance(value, tuple):
-            # Any of these values (none of them None).
-            stmt = stmt.where(_c[name].in_(value))
-        else:
-            stmt = stmt.where(_c[name].is_not_distinct_from(value))
-    result = ctx.connection.execute(
-        stmt.values(updated_at=base.utcnow(), **values)
-    )
-    return result.rowcount == 1
+    stmt = _conditional_update(instance_uuid, expected, values)
+    return ctx.connection.execute(stmt).rowcount == 1
 
 
 @transactions.api_writer
@@ -191,18 +195,42 @@ def destroy(ctx: "RequestContext", instance_uuid: str) -> bool:
     return result.rowcount == 1
 
 
+_own_columns = [_c[name] for name in COLUMNS]
+_select_own = sa.select(*_own_columns).where(
+    _c.instance_uuid == sa.bindparam("uuid")
+)
+
+
 @transactions.api_writer
 def record_move(
     ctx: "RequestContext",
     instance_uuid: str,
     source: int | None,
     values: dict[str, Any],
+    then: Callable[[], object] | None = None,
 ) -> dict[str, Any] | None:
     """Record a move of a server in cell ``source`` (None: unscheduled)
-    with no move recorded, and read the mapping back, in one
-    transaction. None (nothing written) if it is not in that state."""
-    if not update(
-        ctx, instance_uuid, {"move_step": None, "cell_id": source}, values
-    ):
+    with no move recorded; returns the mapping's own columns (``COLUMNS``:
+    its cells are ``source`` and the move's, which the caller knows), in
+    one transaction. None (nothing written) if it is not in that state.
+
+    ``then`` runs after the record, in the same transaction, as for
+    ``create``: the move's first read joins the record's transaction.
+    """
+    stmt = _conditional_update(
+        instance_uuid, {"move_step": None, "cell_id": source}, values
+    )
+    conn = ctx.connection
+    if conn.dialect.update_returning:
+        # PostgreSQL, SQLite: the row comes back with the UPDATE.
+        row = conn.execute(stmt.returning(*_own_columns)).first()
+    elif conn.execute(stmt).rowcount == 1:
+        # MariaDB has no UPDATE ... RETURNING.
+        row = conn.execute(_select_own, {"uuid": instance_uuid}).first()
+    else:
+        row = None
+    if row is None:
         return None
-    return get_by_instance_uuid(ctx, instance_uuid)
+    if then is not None:
+        then()
+    return dict(row._mapping)

@@ -99,17 +99,34 @@ def move(
     the server is recorded.
     """
     require_api_context(ctx)
+    read: list[RequestSpec] = []
+
+    def read_spec() -> None:
+        # A build copies the API database's spec: read it in the
+        # transaction that records the move, rather than in one of its
+        # own. A missing spec is the write step's to report.
+        read.clear()
+        with contextlib.suppress(exception.RequestSpecNotFound):
+            read.append(RequestSpec.get_by_instance_uuid(ctx, instance_uuid))
+
     mapping = InstanceMapping.record_move(
-        ctx, instance_uuid, source, target, host, node
+        ctx,
+        instance_uuid,
+        source,
+        target,
+        host,
+        node,
+        then=read_spec if source is None else None,
     )
     after(ctx, instance_uuid, "recorded")
-    return finish(ctx, instance_uuid, mapping)
+    return finish(ctx, instance_uuid, mapping, read[0] if read else None)
 
 
 def finish(
     ctx: context.RequestContext,
     instance_uuid: str,
     mapping: InstanceMapping | None = None,
+    spec: RequestSpec | None = None,
 ) -> InstanceMapping:
     """Complete the move recorded for a server, from wherever it stopped.
 
@@ -117,7 +134,8 @@ def finish(
     no move recorded it only returns the mapping. A process whose view
     went stale (another one moved the mapping on meanwhile) reads the
     mapping again and carries on from there. ``mapping``: the server's
-    mapping as the caller just wrote it, saving a read.
+    mapping as the caller just wrote it, and ``spec`` the source's spec as
+    read in the same transaction, each saving a read.
     """
     require_api_context(ctx)
     # Each pass completes a step or sees that another process did; the
@@ -129,8 +147,9 @@ def finish(
         if current.move_step is None:
             return current
         mapping = None  # read it again unless the step says otherwise
+        read, spec = spec, None  # only with the state it was read with
         try:
-            if _advance(ctx, current):
+            if _advance(ctx, current, read):
                 mapping = current
         except _Superseded:
             continue
@@ -166,13 +185,18 @@ def _state(mapping: InstanceMapping) -> tuple[str | None, ...]:
     )
 
 
-def _advance(ctx: context.RequestContext, mapping: InstanceMapping) -> bool:
+def _advance(
+    ctx: context.RequestContext,
+    mapping: InstanceMapping,
+    spec: RequestSpec | None = None,
+) -> bool:
     """Take the next step. True: ``mapping`` is the stored state now;
-    False: another process moved it on (read it again)."""
+    False: another process moved it on (read it again). ``spec``: the
+    source's, if already read with ``mapping``."""
     uuid = mapping.instance_uuid
     building = mapping.move_source is None
     if mapping.move_step == "recorded":
-        _write(ctx, mapping)
+        _write(ctx, mapping, spec)
         after(ctx, uuid, "written")
     elif mapping.move_step == "mapped" and not building:
         with context.target_cell(ctx, mapping.move_source) as sctx:
@@ -215,9 +239,14 @@ def _discard_if_abandoned(
         Instance.destroy_with_spec(tctx, mapping.instance_uuid)
 
 
-def _write(ctx: context.RequestContext, mapping: InstanceMapping) -> None:
+def _write(
+    ctx: context.RequestContext,
+    mapping: InstanceMapping,
+    spec: RequestSpec | None = None,
+) -> None:
     """The target's server row (the claim) and spec copy, in one
-    transaction; recognises them if an earlier run wrote them."""
+    transaction; recognises them if an earlier run wrote them. ``spec``:
+    the source's, if the caller read it with the record."""
     uuid = mapping.instance_uuid
     target, host, node = (
         mapping.move_target,
@@ -230,7 +259,8 @@ def _write(ctx: context.RequestContext, mapping: InstanceMapping) -> None:
         context.target_cell(ctx, target) as tctx,
     ):
         try:
-            spec = RequestSpec.get_by_instance_uuid(sctx, uuid)
+            if spec is None:
+                spec = RequestSpec.get_by_instance_uuid(sctx, uuid)
         except exception.RequestSpecNotFound:
             raise exception.MoveInconsistent(
                 instance_uuid=uuid,

@@ -1,5 +1,6 @@
 """Instance mappings: which database holds a server's spec (API database)."""
 
+from collections.abc import Callable
 from typing import Any
 from typing import NoReturn
 from typing import TYPE_CHECKING
@@ -224,9 +225,12 @@ class InstanceMapping(base.ReqspecObject):
         target: CellMapping,
         host: str,
         node: str,
+        then: Callable[[], object] | None = None,
     ) -> "InstanceMapping":
         """``start_move`` without reading the mapping first: records the
         move and returns the mapping as recorded, in one transaction.
+        ``then`` runs in that transaction once the move is recorded (a
+        read it makes on ``context`` joins it).
 
         ``InstanceNotFound``, ``MoveInProgress`` or ``InstanceConflict``
         as ``start_move``.
@@ -237,10 +241,19 @@ class InstanceMapping(base.ReqspecObject):
             uuid,
             _cell_id(source),
             _move_values(source, target, host, node),
+            then=then,
         )
         if row is None:
             cls._refuse_move(context, uuid)
-        return cls.from_db_row(context, row)
+        mapping = cls(context)
+        for name in db.COLUMNS:
+            setattr(mapping, name, row[name])
+        # The conditional UPDATE matched only a mapping in ``source``.
+        mapping.cell_mapping = source
+        mapping.move_source = source
+        mapping.move_target = target
+        mapping.obj_reset_changes()
+        return mapping
 
     @classmethod
     def _refuse_move(cls, context: "RequestContext", uuid: str) -> NoReturn:

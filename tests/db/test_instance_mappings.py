@@ -78,3 +78,89 @@ def test_update_only_from_the_expected_state(db: Env) -> None:
     assert stored(db) == {}
     assert not instance_mappings.destroy(db.ctx, uuid)
     assert instance_mappings.get_by_instance_uuid(db.ctx, uuid) is None
+
+
+def _move_values(cell_id: int) -> dict[str, Any]:
+    return {
+        "move_step": "recorded",
+        "move_source_cell_id": None,
+        "move_target_cell_id": cell_id,
+        "move_host": "host-1",
+        "move_node": "node-1",
+    }
+
+
+def test_record_move_returns_the_recorded_row(db: Env) -> None:
+    uuid = uuidutils.generate_uuid()
+    mapping_id = instance_mappings.create(db.ctx, uuid, "p1")
+    target = db.cells[0].id
+    row = instance_mappings.record_move(
+        db.ctx, uuid, None, _move_values(target)
+    )
+    # The mapping's own columns, as stored (UPDATE ... RETURNING where the
+    # database has it, a read of the row where it does not).
+    assert row == {
+        "id": mapping_id,
+        "instance_uuid": uuid,
+        "project_id": "p1",
+        "move_step": "recorded",
+        "move_host": "host-1",
+        "move_node": "node-1",
+        "fault": None,
+    }
+    stored_row = instance_mappings.get_by_instance_uuid(db.ctx, uuid)
+    assert stored_row is not None
+    assert {name: stored_row[name] for name in row} == row
+    assert stored_row["move_target"]["id"] == target
+    # Only from "no move, in the source": a second record, or one from a
+    # cell the server is not in, writes nothing.
+    assert (
+        instance_mappings.record_move(db.ctx, uuid, None, _move_values(target))
+        is None
+    )
+    other = uuidutils.generate_uuid()
+    instance_mappings.create(db.ctx, other, "p1")
+    assert (
+        instance_mappings.record_move(
+            db.ctx, other, target, _move_values(target)
+        )
+        is None
+    )
+    assert (
+        instance_mappings.get_by_instance_uuid(db.ctx, other)["move_step"]
+        is None
+    )
+
+
+def test_record_move_runs_then_in_its_transaction(db: Env) -> None:
+    uuid = uuidutils.generate_uuid()
+    instance_mappings.create(
+        db.ctx,
+        uuid,
+        "p1",
+        then=lambda: request_specs.create(db.ctx, uuid, "p1", '{"a": 1}'),
+    )
+    target = db.cells[0].id
+    seen: list[Any] = []
+    refused = instance_mappings.record_move(
+        db.ctx, uuid, target, _move_values(target), then=lambda: seen.append(1)
+    )
+    # Not recorded: ``then`` does not run.
+    assert refused is None and seen == []
+
+    def read_then_fail() -> None:
+        seen.append(request_specs.get_by_instance_uuid(db.ctx, uuid, None))
+        raise exception.ReqspecError("then failed")
+
+    with pytest.raises(exception.ReqspecError, match="then failed"):
+        instance_mappings.record_move(
+            db.ctx, uuid, None, _move_values(target), then=read_then_fail
+        )
+    # ``then`` read the spec, and its failure took the record with it.
+    assert len(seen) == 1 and seen[0] is not None
+    row = instance_mappings.get_by_instance_uuid(db.ctx, uuid)
+    assert row is not None and row["move_step"] is None
+    assert instance_mappings.record_move(
+        db.ctx, uuid, None, _move_values(target), then=lambda: seen.append(2)
+    )
+    assert seen[1:] == [2]

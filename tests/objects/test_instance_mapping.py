@@ -92,6 +92,28 @@ def test_a_move_must_start_where_the_server_is(db):
         mapping.start_move(db.cells[0], db.cells[1], "h1", "h1")
 
 
+def test_record_move_returns_the_mapping_as_stored(db):
+    InstanceMapping(db.ctx, instance_uuid=UUID, project_id="p1").create()
+    source, target = None, db.cells[0]
+    recorded = InstanceMapping.record_move(
+        db.ctx, UUID, source, target, "h1", "n1"
+    )
+    loaded = InstanceMapping.get_by_instance_uuid(db.ctx, UUID)
+    assert recorded.obj_to_primitive() == loaded.obj_to_primitive()
+    assert recorded.move_step == "recorded" and recorded.id == loaded.id
+    with pytest.raises(exception.MoveInProgress):
+        InstanceMapping.record_move(db.ctx, UUID, source, target, "h1", "n1")
+    # From a cell: the recorded mapping names it as its cell and source.
+    recorded.point_at_target()
+    assert recorded.finish_move()
+    onward = InstanceMapping.record_move(
+        db.ctx, UUID, target, db.cells[1], "h2", "n2"
+    )
+    loaded = InstanceMapping.get_by_instance_uuid(db.ctx, UUID)
+    assert onward.obj_to_primitive() == loaded.obj_to_primitive()
+    assert onward.cell_mapping.uuid == onward.move_source.uuid == target.uuid
+
+
 def test_abort_only_before_anything_was_written(db):
     InstanceMapping(db.ctx, instance_uuid=UUID).create()
     mapping = InstanceMapping.get_by_instance_uuid(db.ctx, UUID)
