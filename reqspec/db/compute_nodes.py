@@ -50,7 +50,12 @@ class Resources(NamedTuple):
 
     def __add__(self, other: object) -> "Resources":
         assert isinstance(other, Resources)
-        return Resources(*(a + b for a, b in zip(self, other, strict=True)))
+        # Spelled out: a claim adds these per server and per node.
+        return Resources(
+            self.vcpus + other.vcpus,
+            self.memory_mb + other.memory_mb,
+            self.disk_gb + other.disk_gb,
+        )
 
     def __sub__(self, other: "Resources") -> "Resources":
         return Resources(*(a - b for a, b in zip(self, other, strict=True)))

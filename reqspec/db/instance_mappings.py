@@ -10,6 +10,7 @@ for many rows at once is ``reqspec.db.mapping_batches``.
 
 from collections.abc import Callable
 import datetime
+import functools
 from typing import Any
 from typing import cast
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 from reqspec import exception
 from reqspec.db import api_models
 from reqspec.db import base
+from reqspec.db import conditional_updates
 from reqspec.db import transactions
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 _table = cast(sa.Table, api_models.InstanceMapping.__table__)
 _c = _table.c
+_insert = _table.insert()
 _cells = cast(sa.Table, api_models.CellMapping.__table__)
 
 #: Columns of the mapping itself, in the order rows are returned.
@@ -144,7 +147,7 @@ def create(
     """
     try:
         result = ctx.connection.execute(
-            _table.insert(),
+            _insert,
             {
                 "instance_uuid": instance_uuid,
                 "project_id": project_id,
@@ -160,19 +163,6 @@ def create(
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-def _conditional_update(
-    instance_uuid: str, expected: dict[str, Any], values: dict[str, Any]
-) -> sa.Update:
-    stmt = _table.update().where(_c.instance_uuid == instance_uuid)
-    for name, value in expected.items():
-        if isinstance(value, tuple):
-            # Any of these values (none of them None).
-            stmt = stmt.where(_c[name].in_(value))
-        else:
-            stmt = stmt.where(_c[name].is_not_distinct_from(value))
-    return stmt.values(updated_at=base.utcnow(), **values)
-
-
 @transactions.api_writer
 def update(
     ctx: "RequestContext",
@@ -183,8 +173,10 @@ def update(
     """Set ``values`` if every ``expected`` column still holds its value
     (None matches NULL; a tuple: any of its values). False, and nothing
     written, otherwise."""
-    stmt = _conditional_update(instance_uuid, expected, values)
-    return ctx.connection.execute(stmt).rowcount == 1
+    stmt, params = conditional_updates.statement(
+        _table, "instance_uuid", instance_uuid, expected, values
+    )
+    return ctx.connection.execute(stmt, params).rowcount == 1
 
 
 @transactions.api_writer
@@ -196,6 +188,10 @@ def destroy(ctx: "RequestContext", instance_uuid: str) -> bool:
 
 
 _own_columns = [_c[name] for name in COLUMNS]
+# Memoized like the statements it extends.
+_returning_own = functools.lru_cache(maxsize=8)(
+    lambda stmt: stmt.returning(*_own_columns)
+)
 _select_own = sa.select(*_own_columns).where(
     _c.instance_uuid == sa.bindparam("uuid")
 )
@@ -217,14 +213,18 @@ def record_move(
     ``then`` runs after the record, in the same transaction, as for
     ``create``: the move's first read joins the record's transaction.
     """
-    stmt = _conditional_update(
-        instance_uuid, {"move_step": None, "cell_id": source}, values
+    stmt, params = conditional_updates.statement(
+        _table,
+        "instance_uuid",
+        instance_uuid,
+        {"move_step": None, "cell_id": source},
+        values,
     )
     conn = ctx.connection
     if conn.dialect.update_returning:
         # PostgreSQL, SQLite: the row comes back with the UPDATE.
-        row = conn.execute(stmt.returning(*_own_columns)).first()
-    elif conn.execute(stmt).rowcount == 1:
+        row = conn.execute(_returning_own(stmt), params).first()
+    elif conn.execute(stmt, params).rowcount == 1:
         # MariaDB has no UPDATE ... RETURNING.
         row = conn.execute(_select_own, {"uuid": instance_uuid}).first()
     else:

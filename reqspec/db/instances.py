@@ -19,6 +19,7 @@ from reqspec import exception
 from reqspec.db import base
 from reqspec.db import cell_models
 from reqspec.db import claims
+from reqspec.db import conditional_updates
 from reqspec.db import request_specs
 from reqspec.db import transactions
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 _table = cast(sa.Table, cell_models.Instance.__table__)
 _c = _table.c
+_insert = _table.insert()
 
 COLUMNS = (
     "id",
@@ -165,12 +167,10 @@ def update(
     before = current()
     after = {**before, **values}
     claims.claim(ctx, uuid, after, current)
-    stmt = _table.update().where(_c.uuid == uuid)
-    for name, value in expected.items():
-        stmt = stmt.where(_c[name].is_not_distinct_from(value))
-    result = ctx.connection.execute(
-        stmt.values(updated_at=base.utcnow(), **values)
+    stmt, params = conditional_updates.statement(
+        _table, "uuid", uuid, expected, values
     )
+    result = ctx.connection.execute(stmt, params)
     if result.rowcount != 1:
         raise exception.InstanceConflict(instance_uuid=uuid, action=action)
     return after
@@ -203,7 +203,7 @@ def create_many(
         now = base.utcnow()
         try:
             ctx.connection.execute(
-                _table.insert(), [dict(v, created_at=now) for v in accepted]
+                _insert, [dict(v, created_at=now) for v in accepted]
             )
         except db_exc.DBDuplicateEntry as err:
             # Inserted by a concurrent finisher since the check above.

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 _table = cast(sa.Table, api_models.InstanceMapping.__table__)
 _c = _table.c
+_insert = _table.insert()
 
 
 def _chunks(uuids: Sequence[str]) -> Iterator[list[str]]:
@@ -48,7 +49,7 @@ def create_many(
     now = base.utcnow()
     try:
         ctx.connection.execute(
-            _table.insert(),
+            _insert,
             [
                 {
                     "instance_uuid": uuid,
