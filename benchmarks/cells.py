@@ -13,6 +13,11 @@ database), then the spec from the cell it names. A process measuring
 "n cells" looks up servers spread evenly over cells 1..n, so it reaches
 n cell databases.
 
+Plain SQLAlchemy Core makes the same lookups in the same rounds (its own
+processes: the mapping joined to its cell's row, then the cell's spec,
+parsed with the standard library's ``json``), so the table shows what
+adding cells costs the databases and the machine whatever the client.
+
 Printed per number of cells (1, 2, 5, 10): lookups per second (single
 thread, after a warm-up pass over the same servers, so the figures are
 the library's cost and not the disk's; the best of ``--passes`` passes
@@ -21,7 +26,8 @@ processes: on a shared machine the slow passes measure the neighbours)
 with p50 and p99 latencies over all passes, this process's CPU time per
 lookup (the best pass: the library's own cost, without the time spent
 waiting on the databases), the
-ratio to 1 cell, the connections the databases count open right after a
+ratio to 1 cell (and Core's lookups per second and ratio to its own 1
+cell), the connections the databases count open right after a
 burst of lookups from ``--threads`` threads and again after the pools'
 idle timeout, and the process's resident set.
 
@@ -31,6 +37,7 @@ the idle timeout; the resident set of 10 cells within 10% of 1 cell's.
 """
 
 import argparse
+from collections.abc import Callable
 from collections.abc import Iterator
 import contextlib
 import json
@@ -226,16 +233,60 @@ def open_connections(urls: list[str]) -> int:
         admin.dispose()
 
 
-def work(args: argparse.Namespace) -> int:
+def _reqspec_lookup(api_url: str) -> Callable[[str], str]:
     from reqspec import conf
     from reqspec import context
     from reqspec.objects import InstanceMapping
     from reqspec.objects import RequestSpec
 
-    conf.CONF.set_override("connection", args.api_url, group="api_database")
+    conf.CONF.set_override("connection", api_url, group="api_database")
     conf.CONF.set_override(
         "cell_pool_idle_timeout", IDLE_TIMEOUT, group="database"
     )
+    ctx = context.get_admin_context()
+
+    def lookup(uuid: str) -> str:
+        mapping = InstanceMapping.get_by_instance_uuid(ctx, uuid)
+        with context.target_cell(ctx, mapping.cell_mapping) as cctx:
+            spec = RequestSpec.get_by_instance_uuid(cctx, uuid)
+        return str(spec.instance_uuid)
+
+    return lookup
+
+
+def _core_lookup(api_url: str) -> Callable[[str], str]:
+    """The same lookup in plain Core: a pooled engine per database."""
+    from benchmarks import core_impl
+    from reqspec.db import api_models
+
+    mappings = cast(sa.Table, api_models.InstanceMapping.__table__)
+    cells = cast(sa.Table, api_models.CellMapping.__table__)
+    where = sa.select(cells.c.database_connection).select_from(
+        mappings.join(cells, mappings.c.cell_id == cells.c.id)
+    )
+    where = where.where(mappings.c.instance_uuid == sa.bindparam("uuid"))
+    spec = sa.select(core_impl.table.c.spec).where(
+        core_impl.table.c.instance_uuid == sa.bindparam("uuid")
+    )
+    api = core_impl.engine(api_url)
+    engines: dict[str, sa.engine.Engine] = {}
+
+    def lookup(uuid: str) -> str:
+        with api.begin() as conn:
+            url = conn.execute(where, {"uuid": uuid}).scalar_one()
+        engine = engines.get(url)
+        if engine is None:
+            engine = engines[url] = core_impl.engine(url)
+        with engine.begin() as conn:
+            document = json.loads(
+                conn.execute(spec, {"uuid": uuid}).scalar_one()
+            )
+        return str(document["spec"]["instance_uuid"])
+
+    return lookup
+
+
+def work(args: argparse.Namespace) -> int:
     cell_urls = args.cell_url
     rng = random.Random(args.seed)
     uuids = [
@@ -244,15 +295,11 @@ def work(args: argparse.Namespace) -> int:
         )
         for i in range(args.lookups)
     ]
-    ctx = context.get_admin_context()
-
-    def lookup(uuid: str) -> RequestSpec:
-        mapping = InstanceMapping.get_by_instance_uuid(ctx, uuid)
-        with context.target_cell(ctx, mapping.cell_mapping) as cctx:
-            return RequestSpec.get_by_instance_uuid(cctx, uuid)
+    core = args.impl == "core"
+    lookup = (_core_lookup if core else _reqspec_lookup)(args.api_url)
 
     for uuid in uuids:  # warm-up: the same servers, into the caches
-        assert lookup(uuid).instance_uuid == uuid
+        assert lookup(uuid) == uuid
     latencies = []
     best = 0.0
     cpu = float("inf")
@@ -264,6 +311,17 @@ def work(args: argparse.Namespace) -> int:
             latencies.append(time.perf_counter() - t0)
         best = max(best, len(uuids) / (time.perf_counter() - start))
         cpu = min(cpu, (time.process_time() - cpu_start) / len(uuids))
+    latencies.sort()
+    timed = {
+        "ops": best,
+        "p50_us": latencies[len(latencies) // 2] * 1e6,
+        "p99_us": latencies[int(len(latencies) * 0.99)] * 1e6,
+        "cpu_us": cpu * 1e6,
+    }
+    if core:
+        # Only the speed: the floor has no pools to bound or reap.
+        print(json.dumps(timed))
+        return 0
 
     def burst(part: list[str]) -> None:
         for uuid in part:
@@ -285,14 +343,10 @@ def work(args: argparse.Namespace) -> int:
     while idle and time.monotonic() < deadline:
         time.sleep(IDLE_TIMEOUT / 4)
         idle = open_connections(cell_urls)
-    latencies.sort()
     print(
         json.dumps(
             {
-                "ops": best,
-                "p50_us": latencies[len(latencies) // 2] * 1e6,
-                "p99_us": latencies[int(len(latencies) * 0.99)] * 1e6,
-                "cpu_us": cpu * 1e6,
+                **timed,
                 "busy_connections": busy,
                 "idle_connections": idle,
                 "rss_mib": rss,
@@ -306,12 +360,18 @@ def work(args: argparse.Namespace) -> int:
 
 
 def measure(
-    api_url: str, cell_urls: list[str], args: argparse.Namespace, seed: int
+    api_url: str,
+    cell_urls: list[str],
+    args: argparse.Namespace,
+    seed: int,
+    impl: str = "reqspec",
 ) -> dict[str, Any]:
     command = [
         sys.executable,
         str(HERE / "cells.py"),
         "--worker",
+        "--impl",
+        impl,
         "--api-url",
         api_url,
         "--per-cell",
@@ -339,15 +399,22 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     with cloud(backend, largest) as (api_url, cell_urls):
         loaded = load(api_url, cell_urls, args.specs_per_cell)
         runs: dict[int, list[dict[str, Any]]] = {n: [] for n in CELL_COUNTS}
+        floor: dict[int, list[float]] = {n: [] for n in CELL_COUNTS}
         for round_number in range(args.rounds):
             # Rotate the order, so a drift of the machine's load does not
-            # always favour the same configuration.
+            # always favour the same configuration or side.
             shift = round_number % len(CELL_COUNTS)
             order = CELL_COUNTS[shift:] + CELL_COUNTS[:shift]
+            sides = ("reqspec", "core")[:: 1 if round_number % 2 else -1]
             for n in order:
-                runs[n].append(
-                    measure(api_url, cell_urls[:n], args, seed=round_number)
-                )
+                for impl in sides:
+                    found = measure(
+                        api_url, cell_urls[:n], args, round_number, impl
+                    )
+                    if impl == "core":
+                        floor[n].append(found["ops"])
+                    else:
+                        runs[n].append(found)
     rows = {}
     for n, results in runs.items():
         rows[n] = {
@@ -355,9 +422,11 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             for key in results[0]
         }
         rows[n]["ops_all"] = [r["ops"] for r in results]
+        rows[n]["core_ops"] = statistics.median(floor[n])
     base = rows[1]
     for row in rows.values():
         row["ratio"] = row["ops"] / base["ops"]
+        row["core_ratio"] = row["core_ops"] / base["core_ops"]
     return {
         "specs_per_cell": args.specs_per_cell,
         "load_seconds": loaded,
@@ -392,7 +461,7 @@ def render(backend: str, result: dict[str, Any]) -> str:
         f"{result['specs_per_cell']:,} specs (loaded in "
         f"{result['load_seconds']:.0f} s) ==",
         "cells  lookups/s   p50 us   p99 us   CPU us   ratio  conns busy  "
-        "conns idle  RSS MiB",
+        "conns idle  RSS MiB   Core/s  Core ratio",
     ]
     for n, row in result["rows"].items():
         spread = "/".join(f"{o:.0f}" for o in row["ops_all"])
@@ -402,6 +471,7 @@ def render(backend: str, result: dict[str, Any]) -> str:
             f"{row['ratio']:>5.2f}x  "
             f"{row['busy_connections']:>10.0f}  "
             f"{row['idle_connections']:>10.0f}  {row['rss_mib']:>7.1f}"
+            f"  {row['core_ops']:>7.0f}  {row['core_ratio']:>9.2f}x"
             f"   (rounds: {spread})"
         )
     return "\n".join(lines)
@@ -422,6 +492,12 @@ def main(argv: list[str] | None = None) -> int:
     # A measuring process (internal).
     parser.add_argument(
         "--worker", action="store_true", help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--impl",
+        choices=("reqspec", "core"),
+        default="reqspec",
+        help=argparse.SUPPRESS,
     )
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     parser.add_argument("--cell-url", action="append", help=argparse.SUPPRESS)
