@@ -162,27 +162,45 @@ def claim(
     return before
 
 
-_held_on_hosts = sa.union_all(
-    *(
-        sa.select(
-            host_col, node_col, sa.func.sum(v), sa.func.sum(m), sa.func.sum(d)
-        )
-        .where(
-            host_col.in_(sa.bindparam("hosts", expanding=True)),
-            _c.uuid.not_in(sa.bindparam("uuids", expanding=True)),
-        )
-        .group_by(host_col, node_col)
-        for host_col, node_col, v, m, d in (
-            (_c.host, _c.node, _c.vcpus, _c.memory_mb, _c.disk_gb),
-            (
-                _c.old_host,
-                _c.old_node,
-                _c.old_vcpus,
-                _c.old_memory_mb,
-                _c.old_disk_gb,
-            ),
+def _held_on(
+    on_host: Callable[[Any], Any], not_these: Any
+) -> sa.CompoundSelect:
+    """What the servers other than ``not_these`` hold per node of the
+    hosts ``on_host`` matches, both halves of a resize counted."""
+    return sa.union_all(
+        *(
+            sa.select(
+                host_col,
+                node_col,
+                sa.func.sum(v),
+                sa.func.sum(m),
+                sa.func.sum(d),
+            )
+            .where(on_host(host_col), not_these)
+            .group_by(host_col, node_col)
+            for host_col, node_col, v, m, d in (
+                (_c.host, _c.node, _c.vcpus, _c.memory_mb, _c.disk_gb),
+                (
+                    _c.old_host,
+                    _c.old_node,
+                    _c.old_vcpus,
+                    _c.old_memory_mb,
+                    _c.old_disk_gb,
+                ),
+            )
         )
     )
+
+
+_held_on_hosts = _held_on(
+    lambda col: col.in_(sa.bindparam("hosts", expanding=True)),
+    _c.uuid.not_in(sa.bindparam("uuids", expanding=True)),
+)
+# A single server's claim: expanding parameters are re-rendered on every
+# execution, which costs more than the rest of this query's client side.
+_held_on_one_host = _held_on(
+    lambda col: col == sa.bindparam("host"),
+    _c.uuid != sa.bindparam("uuid"),
 )
 
 
@@ -206,12 +224,17 @@ def claim_many(
     else:
         locked = compute_nodes.lock_many(ctx, nodes)
     used = dict.fromkeys(nodes, Resources())
-    for host, node, vcpus, memory, disk in ctx.connection.execute(
-        _held_on_hosts,
-        {
+    if len(servers) == 1:
+        stmt = _held_on_one_host
+        params = {"host": nodes[0][0], "uuid": servers[0]["uuid"]}
+    else:
+        stmt = _held_on_hosts
+        params = {
             "hosts": sorted({host for host, _ in nodes}),
             "uuids": [s["uuid"] for s in servers],
-        },
+        }
+    for host, node, vcpus, memory, disk in ctx.connection.execute(
+        stmt, params
     ):
         if (host, node) in used:
             # SUM() comes back as Decimal on MySQL.

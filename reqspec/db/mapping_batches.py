@@ -11,6 +11,7 @@ reported. ``reqspec.objects.mapping_batches`` is the object-side API.
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
+from typing import Any
 from typing import cast
 from typing import TYPE_CHECKING
 
@@ -126,24 +127,30 @@ def record_builds(
     return recorded
 
 
-_finish_build = (
-    _table.update()
-    .where(
-        _in_uuids,
-        _c.move_step.in_(("recorded", "written", "mapped")),
-        _c.move_source_cell_id.is_(None),
-        _c.move_target_cell_id == sa.bindparam("target"),
+def _finish_build_of(these: Any) -> sa.Update:
+    return (
+        _table.update()
+        .where(
+            these,
+            _c.move_step.in_(("recorded", "written", "mapped")),
+            _c.move_source_cell_id.is_(None),
+            _c.move_target_cell_id == sa.bindparam("target"),
+        )
+        .values(
+            cell_id=sa.bindparam("target"),
+            move_step=None,
+            move_target_cell_id=None,
+            move_host=None,
+            move_node=None,
+            fault=None,
+            updated_at=sa.bindparam("now"),
+        )
     )
-    .values(
-        cell_id=sa.bindparam("target"),
-        move_step=None,
-        move_target_cell_id=None,
-        move_host=None,
-        move_node=None,
-        fault=None,
-        updated_at=sa.bindparam("now"),
-    )
-)
+
+
+_finish_build = _finish_build_of(_in_uuids)
+# One build (build_server): no expanding parameter to render per call.
+_finish_one_build = _finish_build_of(_c.instance_uuid == sa.bindparam("uuid"))
 _built_in = sa.select(_c.instance_uuid).where(
     _in_uuids,
     _c.cell_id == sa.bindparam("target"),
@@ -166,9 +173,12 @@ def finish_builds(
     done: set[str] = set()
     now = base.utcnow()
     for chunk in _chunks(instance_uuids):
-        count = ctx.connection.execute(
-            _finish_build, {"uuids": chunk, "target": target, "now": now}
-        ).rowcount
+        params: dict[str, Any] = {"target": target, "now": now}
+        if len(chunk) == 1:
+            stmt, params["uuid"] = _finish_one_build, chunk[0]
+        else:
+            stmt, params["uuids"] = _finish_build, chunk
+        count = ctx.connection.execute(stmt, params).rowcount
         if count == len(chunk):
             done.update(chunk)
         else:

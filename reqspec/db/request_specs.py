@@ -323,6 +323,10 @@ _delete_many = _table.delete().where(
 def destroy_many(ctx: "RequestContext", instance_uuids: Sequence[str]) -> int:
     """Delete the specs of the given instances that exist (an admin's
     cleanup: no project restriction); returns how many were deleted."""
+    if len(instance_uuids) == 1:
+        # No expanding parameter to render (a single build's clean-up).
+        params = {"instance_uuid": instance_uuids[0]}
+        return int(ctx.connection.execute(_delete, params).rowcount)
     deleted = 0
     for start in range(0, len(instance_uuids), IN_CHUNK):
         chunk = list(instance_uuids[start : start + IN_CHUNK])

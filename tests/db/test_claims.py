@@ -91,6 +91,37 @@ def _claim_many(ctx: Any, servers: list[dict]) -> Any:
     return claims.claim_many(ctx, servers)
 
 
+def test_a_single_server_is_claimed_like_a_batch(db: Env, cell: Any) -> None:
+    # One server takes a query of its own (no expanding parameters): it
+    # must count the same servers, both halves of a resize included, and
+    # leave itself out.
+    instances.create(cell, server("h1", vcpus=1))
+    instances.create(
+        cell,
+        server(
+            "h2",
+            vcpus=1,
+            old_host="h1",
+            old_node="h1",
+            old_vcpus=1,
+            old_memory_mb=256,
+            old_disk_gb=1,
+        ),
+    )
+    too_big = server("h1", vcpus=3)  # 1 + 1 + 3 > 4
+    accepted, refused = _claim_many(cell, [too_big])
+    assert accepted == []
+    assert refused[too_big["uuid"]].message == (
+        "Host h1/h1 cannot take the server: needs 3 VCPU, 2 free"
+    )
+    fits = server("h1", vcpus=2)
+    assert _claim_many(cell, [fits]) == ([fits], {})
+    # A server already stored is not counted against itself.
+    instances.create(cell, fits)
+    assert _claim_many(cell, [fits]) == ([fits], {})
+    assert _claim_many(cell, [server("h1", vcpus=1)])[0] == []
+
+
 def test_claim_many_fits_in_order_on_every_node(db: Env, cell: Any) -> None:
     instances.create(cell, server("h2", vcpus=3))
     batch = [
