@@ -33,17 +33,7 @@ def statement(
     ``key`` column is ``key_value``, only if every ``expected`` column
     holds its value (None: NULL; a tuple: any of its values, none of them
     None), and its parameters."""
-    shape = tuple(
-        (
-            name,
-            _NULL
-            if v is None
-            else _ANY_OF
-            if isinstance(v, tuple)
-            else _EQUAL,
-        )
-        for name, v in expected.items()
-    )
+    shape = tuple((name, _match(v)) for name, v in expected.items())
     params: dict[str, Any] = {"match_key": key_value, "now": base.utcnow()}
     for name, value in expected.items():
         if value is not None:
