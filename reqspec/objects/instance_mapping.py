@@ -69,22 +69,31 @@ class InstanceMapping(base.ReqspecObject):
         cls, context: "RequestContext", row: dict[str, Any]
     ) -> "InstanceMapping":
         """The object a row of its table holds (no query)."""
+        cells = (
+            None
+            if cell is None
+            else CellMapping.from_db_row(context, _Row(cell))
+            for cell in (row["cell"], row["move_source"], row["move_target"])
+        )
+        return cls._from_columns(context, row, *cells)
+
+    @classmethod
+    def _from_columns(
+        cls,
+        context: "RequestContext",
+        row: dict[str, Any],
+        cell: CellMapping | None,
+        move_source: CellMapping | None,
+        move_target: CellMapping | None,
+    ) -> "InstanceMapping":
+        """The object of a row's own columns (``db.COLUMNS``) and its
+        cells, given as objects."""
         mapping = cls(context)
         for name in db.COLUMNS:
             setattr(mapping, name, row[name])
-        for ref, attr in (
-            ("cell", "cell_mapping"),
-            ("move_source", "move_source"),
-            ("move_target", "move_target"),
-        ):
-            cell = row[ref]
-            setattr(
-                mapping,
-                attr,
-                None
-                if cell is None
-                else CellMapping.from_db_row(context, _Row(cell)),
-            )
+        mapping.cell_mapping = cell
+        mapping.move_source = move_source
+        mapping.move_target = move_target
         mapping.obj_reset_changes()
         return mapping
 
@@ -245,15 +254,8 @@ class InstanceMapping(base.ReqspecObject):
         )
         if row is None:
             cls._refuse_move(context, uuid)
-        mapping = cls(context)
-        for name in db.COLUMNS:
-            setattr(mapping, name, row[name])
         # The conditional UPDATE matched only a mapping in ``source``.
-        mapping.cell_mapping = source
-        mapping.move_source = source
-        mapping.move_target = target
-        mapping.obj_reset_changes()
-        return mapping
+        return cls._from_columns(context, row, source, source, target)
 
     @classmethod
     def _refuse_move(cls, context: "RequestContext", uuid: str) -> NoReturn:
