@@ -294,6 +294,14 @@ def work(args: argparse.Namespace) -> int:
     else:
         from benchmarks.reqspec_impl import ReqspecStore as Store  # type: ignore[assignment]
     store: Any = Store(args.api_url, args.cell_url)
+    document_bytes = len(workload.realistic_spec(0).to_document())
+    if args.memory_only:
+        _fill(args.api_url, 0, args.memory_rows)
+        memory = _memory(store, args.memory_rows)
+        json.dump(
+            {"document_bytes": document_bytes, "memory": memory}, sys.stdout
+        )
+        return 0
     warm, n = 100, args.count
     total = warm + n
     specs = [workload.realistic_spec(i) for i in range(total + args.moves)]
@@ -311,12 +319,7 @@ def work(args: argparse.Namespace) -> int:
     shuffled = uuids[:]
     random.Random(42).shuffle(shuffled)
 
-    results: dict[str, Any] = {"document_bytes": len(specs[0].to_document())}
-    if args.memory_only:
-        _fill(args.api_url, 0, args.memory_rows)
-        results["memory"] = _memory(store, args.memory_rows)
-        json.dump(results, sys.stdout)
-        return 0
+    results: dict[str, Any] = {"document_bytes": document_bytes}
     _timed(store.create, items[:warm])
     results["create"] = _timed(store.create, items[warm:total])
     _timed(store.get, shuffled[:warm])
