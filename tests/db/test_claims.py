@@ -27,17 +27,23 @@ def cell(db: Env) -> Any:
     return ctx
 
 
-def test_usage_counts_both_halves_of_a_resize(db: Env, cell: Any) -> None:
-    plain = server("h1", vcpus=1)
-    resizing = server(
-        "h2",
-        vcpus=2,
+def resized_from_h1(host: str, vcpus: int) -> dict:
+    """A server resized from h1 (1 VCPU, 256 MiB, 1 GiB) to ``host``,
+    not yet confirmed: both hosts hold it."""
+    return server(
+        host,
+        vcpus=vcpus,
         old_host="h1",
         old_node="h1",
         old_vcpus=1,
         old_memory_mb=256,
         old_disk_gb=1,
     )
+
+
+def test_usage_counts_both_halves_of_a_resize(db: Env, cell: Any) -> None:
+    plain = server("h1", vcpus=1)
+    resizing = resized_from_h1("h2", vcpus=2)
     instances.create(cell, plain)
     instances.create(cell, resizing)
     assert claims.usage_by_node(cell) == {
@@ -96,18 +102,7 @@ def test_a_single_server_is_claimed_like_a_batch(db: Env, cell: Any) -> None:
     # must count the same servers, both halves of a resize included, and
     # leave itself out.
     instances.create(cell, server("h1", vcpus=1))
-    instances.create(
-        cell,
-        server(
-            "h2",
-            vcpus=1,
-            old_host="h1",
-            old_node="h1",
-            old_vcpus=1,
-            old_memory_mb=256,
-            old_disk_gb=1,
-        ),
-    )
+    instances.create(cell, resized_from_h1("h2", vcpus=1))
     too_big = server("h1", vcpus=3)  # 1 + 1 + 3 > 4
     accepted, refused = _claim_many(cell, [too_big])
     assert accepted == []
