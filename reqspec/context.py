@@ -15,18 +15,19 @@ process default (see ``reqspec.conf.settings``). It is not sent over RPC:
 the receiving service holds its own.
 
 The context knows nothing of engines: the db layer turns ``ctx.cell`` and
-``ctx.settings.database`` into a cached transaction factory.
+``ctx.settings.database`` into a cached engine, and keeps the transactions
+it runs for the context on it (``transaction_state``).
 """
 
 from collections.abc import Iterator
 import contextlib
 import copy
+import threading
 from typing import Any
 from typing import Protocol
 from typing import TYPE_CHECKING
 
 from oslo_context import context as oslo_context
-from oslo_db.sqlalchemy import enginefacade
 
 from reqspec.conf import settings as conf_settings
 
@@ -42,7 +43,6 @@ class CellTarget(Protocol):
     database_connection: str
 
 
-@enginefacade.transaction_context_provider
 class RequestContext(oslo_context.RequestContext):
     """An oslo.context request context that also carries its database.
 
@@ -52,10 +52,6 @@ class RequestContext(oslo_context.RequestContext):
     configuration the calls made with this context follow (default: the
     process's, see ``reqspec.conf.settings``).
     """
-
-    if TYPE_CHECKING:
-        # Set by enginefacade while a reader/writer function runs.
-        connection: sa.Connection
 
     def __init__(
         self,
@@ -69,6 +65,34 @@ class RequestContext(oslo_context.RequestContext):
         self.settings = (
             settings if settings is not None else conf_settings.get_default()
         )
+
+    @property
+    def connection(self) -> "sa.Connection":
+        """The connection of the transaction this thread is running on
+        this context: set by ``reqspec.db.transactions`` while a reader or
+        writer function runs, and only then."""
+        connection: sa.Connection | None = getattr(
+            self.transaction_state(), "connection", None
+        )
+        if connection is None:
+            raise RuntimeError(
+                "no transaction is running on this context in this thread "
+                "(ctx.connection is for functions decorated by "
+                "reqspec.db.transactions)"
+            )
+        return connection
+
+    def transaction_state(self) -> threading.local:
+        """Where ``reqspec.db.transactions`` keeps the transactions this
+        context is running: per thread, as one context may serve calls
+        on several threads at once."""
+        state: threading.local | None = self.__dict__.get("_transactions")
+        if state is None:
+            # setdefault: of two threads creating it, both get the same.
+            state = self.__dict__.setdefault(
+                "_transactions", threading.local()
+            )
+        return state
 
     @property
     def database(self) -> str:
@@ -94,10 +118,9 @@ class RequestContext(oslo_context.RequestContext):
 
 def _copy_without_transactions(ctx: RequestContext) -> RequestContext:
     new = copy.copy(ctx)
-    # enginefacade keeps the transaction in progress on the context object;
-    # a copy must start with none of its own rather than share the
-    # original's.
-    new.__dict__.pop("_enginefacade_context", None)
+    # The transactions in progress are kept on the context object; a copy
+    # must start with none of its own rather than share the original's.
+    new.__dict__.pop("_transactions", None)
     return new
 
 

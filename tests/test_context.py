@@ -1,5 +1,9 @@
 """Request contexts: the database choice is visible on the context."""
 
+import threading
+
+import pytest
+
 from reqspec import conf
 from reqspec import context
 from reqspec.conf import settings as conf_settings
@@ -31,9 +35,31 @@ def test_target_cell_yields_a_targeted_copy() -> None:
 
 def test_a_targeted_copy_does_not_share_transactions() -> None:
     ctx = context.RequestContext()
-    ctx._enginefacade_context = object()  # what enginefacade leaves behind
+    ctx.transaction_state().running = {"sqlite://": (object(), True)}
     with context.target_cell(ctx, _Cell()) as cctx:
-        assert "_enginefacade_context" not in cctx.__dict__
+        assert not hasattr(cctx.transaction_state(), "running")
+    assert not hasattr(ctx.elevated().transaction_state(), "running")
+    assert ctx.transaction_state().running
+
+
+def test_transaction_state_is_per_thread() -> None:
+    ctx = context.RequestContext()
+    ctx.transaction_state().connection = "main thread's"
+    seen = []
+    thread = threading.Thread(
+        target=lambda: seen.append(
+            getattr(ctx.transaction_state(), "connection", None)
+        )
+    )
+    thread.start()
+    thread.join()
+    assert seen == [None]
+    assert ctx.transaction_state() is ctx.transaction_state()
+
+
+def test_connection_outside_a_transaction_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match="no transaction is running"):
+        _ = context.RequestContext().connection
 
 
 def test_elevated_keeps_the_target() -> None:

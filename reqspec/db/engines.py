@@ -1,10 +1,10 @@
 """The process's databases: one engine and pool per URL and settings.
 
 Every database reqspec talks to (the API database, each cell database) gets
-one ``enginefacade`` transaction context manager, created on first use and
-kept for the life of the process; its engine and connection pool are
-reused by every call. Nothing here decides *which* database a call uses:
-that is the context's job (see ``reqspec.db.transactions``), and so is
+one engine, created on first use and kept for the life of the process; its
+connection pool is reused by every call. Nothing here decides *which*
+database a call uses: that is the context's job (see
+``reqspec.db.transactions``, which also runs the transactions), and so is
 *how* its engine is configured: the context's settings
 (``ctx.settings.database``, resolved once from ``[api_database]`` and
 ``[database]``) give each database an ``EngineSettings``.
@@ -14,11 +14,10 @@ whose settings agree share one pool; two whose settings differ for the
 same URL (another pool size, timeout or ``wsrep_sync_wait``) get one each,
 rather than whichever came first silently serving both.
 
-oslo.db is configured once per database, explicitly: every engine option
-comes from the settings, and oslo.db is never left to read ``CONF`` on its
-own when the engine starts. Engines are oslo.db's, except for SQLite files
-(``reqspec.db.sqlite_files``) and two changes on servers
-(``reqspec.db.server_engines``).
+Each engine is built once, explicitly: every engine option comes from the
+settings, and oslo.db is never left to read ``CONF`` on its own. Engines
+are oslo.db's, except for SQLite files (``reqspec.db.sqlite_files``) and
+two changes on servers (``reqspec.db.server_engines``).
 
 Cell databases (every database but the API database) get pools sized by
 ``[database] cell_pool_size`` and ``cell_max_overflow``, a connect
@@ -37,13 +36,10 @@ import threading
 import time
 from typing import Any
 
-from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import engines as oslo_engines
 from oslo_db.sqlalchemy import exc_filters
-from oslo_db.sqlalchemy import orm as oslo_orm
 import sqlalchemy as sa
 
-from reqspec import exception
 from reqspec.conf import database as database_opts
 from reqspec.conf import settings as conf_settings
 from reqspec.conf.settings import EngineSettings
@@ -114,59 +110,17 @@ def _drop_savepoint_bookkeeping(engine: sa.engine.Engine) -> None:
         engine._has_events = False
 
 
-class _TransactionFactory(enginefacade._TransactionFactory):
-    # The one hook oslo.db offers for choosing how engines are built.
-    def _setup_for_connection(
-        self,
-        sql_connection: str | None,
-        engine_kwargs: dict[str, Any],
-        maker_kwargs: dict[str, Any],
-    ) -> tuple[sa.engine.Engine, Any]:
-        if sql_connection is None:
-            raise exception.DatabaseNotConfigured(database="A database")
-        engine = create_engine(sql_connection, **engine_kwargs)
-        return engine, oslo_orm.get_maker(engine=engine, **maker_kwargs)
-
-    def _start(
-        self,
-        conf: Any = False,
-        connection: str | None = None,
-        slave_connection: str | None = None,
-    ) -> None:
-        # Everything was given to configure(); without conf=None oslo.db
-        # would fill in what was not from the global CONF's [database].
-        super()._start(
-            conf=None, connection=connection, slave_connection=slave_connection
-        )
-
-
-class _TransactionContextManager(enginefacade._TransactionContextManager):
-    def _create_root_factory(self) -> _TransactionFactory:
-        return _TransactionFactory()
-
-
 @dataclasses.dataclass(frozen=True)
 class Database:
-    """A database URL with its transaction context managers.
-
-    ``reader`` and ``writer`` are enginefacade managers in connection
-    (Core) mode, built once here rather than per call.
-    """
+    """A database URL with its engine (and so its connection pool)."""
 
     url: str
-    manager: enginefacade._TransactionContextManager
-    reader: enginefacade._TransactionContextManager
-    writer: enginefacade._TransactionContextManager
+    engine: sa.engine.Engine
     #: Seconds an unused pooled connection stays open (None: forever).
     idle_timeout: float | None = None
 
-    @property
-    def engine(self) -> sa.engine.Engine:
-        return self.manager.writer.get_engine()
-
     def dispose(self) -> None:
-        if self.manager.is_started:
-            self.engine.dispose()
+        self.engine.dispose()
 
 
 _lock = threading.Lock()
@@ -190,9 +144,8 @@ def database(url: str, settings: EngineSettings | None = None) -> Database:
             # A cell mapping may hold anything: refuse it here, typed,
             # rather than as a SQLAlchemy error on first use.
             urls.check(url, "a database")
-            manager = _TransactionContextManager()
-            manager.configure(
-                connection=url,
+            engine = create_engine(
+                url,
                 # oslo.db's checkin hook yields to eventlet with a sleep(0)
                 # on every checkin; reqspec does not run under eventlet.
                 thread_checkin=False,
@@ -202,11 +155,7 @@ def database(url: str, settings: EngineSettings | None = None) -> Database:
                 **engine_options(url, settings),
             )
             db = Database(
-                url=url,
-                manager=manager,
-                reader=manager.reader.connection,
-                writer=manager.writer.connection,
-                idle_timeout=settings.idle_timeout,
+                url=url, engine=engine, idle_timeout=settings.idle_timeout
             )
             _databases[key] = db
             if db.idle_timeout:
@@ -215,7 +164,7 @@ def database(url: str, settings: EngineSettings | None = None) -> Database:
 
 
 def engine_options(url: str, settings: EngineSettings) -> dict[str, Any]:
-    """oslo.db's ``configure()`` arguments for ``url`` with ``settings``."""
+    """The engine arguments (oslo.db's) for ``url`` with ``settings``."""
     options: dict[str, Any] = {
         "max_pool_size": settings.max_pool_size,
         "max_overflow": settings.max_overflow,
@@ -251,8 +200,6 @@ def open_connections(url: str) -> int:
         found = [db for db in _databases.values() if db.url == url]
     total = 0
     for db in found:
-        if not db.manager.is_started:
-            continue
         pool = db.engine.pool
         idle = _idle_queue(pool)
         if idle is None:
@@ -276,7 +223,7 @@ def close_idle(db: Database, now: float | None = None) -> int:
     """Close the pooled connections of ``db`` unused for longer than its
     ``idle_timeout``; returns how many. The pool slot stays and connects
     again when next needed."""
-    if db.idle_timeout is None or not db.manager.is_started:
+    if db.idle_timeout is None:
         return 0
     idle = _idle_queue(db.engine.pool)
     if idle is None:

@@ -3,6 +3,7 @@
 import dataclasses
 import pathlib
 import sqlite3
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -47,8 +48,12 @@ def _insert_then_fail(ctx: context.RequestContext) -> None:
 
 @transactions.reader
 def _count(ctx: context.RequestContext) -> int:
+    return _rows(ctx.connection)
+
+
+def _rows(connection: sa.Connection) -> int:
     return int(
-        ctx.connection.execute(
+        connection.execute(
             sa.text("SELECT count(*) FROM request_specs")
         ).scalar_one()
     )
@@ -80,6 +85,120 @@ def test_a_failed_writer_leaves_nothing(db: Env) -> None:
         with pytest.raises(RuntimeError):
             _insert_then_fail(ctx)
         assert _count(ctx) == 0
+
+
+_UUID = "00000000-0000-0000-0000-0000000000bb"
+
+
+@transactions.writer
+def _insert(ctx: context.RequestContext, then: object = None) -> None:
+    ctx.connection.execute(
+        sa.text(
+            "INSERT INTO request_specs "
+            "(instance_uuid, project_id, generation, spec) "
+            f"VALUES ('{_UUID}', 'p', 1, '{{}}')"
+        )
+    )
+    if callable(then):
+        then(ctx)
+
+
+@transactions.reader
+def _count_and_connection(
+    ctx: context.RequestContext,
+) -> tuple[int, sa.Connection]:
+    return _count(ctx), ctx.connection
+
+
+def test_a_nested_call_joins_the_transaction_of_its_caller(db: Env) -> None:
+    seen: list[tuple[int, sa.Connection]] = []
+
+    def inside(ctx: context.RequestContext) -> None:
+        outer = ctx.connection
+        seen.append(_count_and_connection(ctx))
+        # Back in the caller, its connection is the context's again.
+        assert ctx.connection is outer
+
+    for ctx in (db.ctx, db.cell_context(0)):
+        seen.clear()
+        _insert(ctx, then=inside)
+        # The nested reader saw the uncommitted row, on the same connection.
+        assert seen[0][0] == 1
+        assert _count(ctx) == 1
+
+
+def test_a_failure_in_a_nested_call_rolls_back_the_caller(db: Env) -> None:
+    def fail(ctx: context.RequestContext) -> None:
+        _insert_then_fail(ctx)  # joins, inserts a second row, raises
+
+    with pytest.raises(RuntimeError, match="after the insert"):
+        _insert(db.ctx, then=fail)
+    assert _count(db.ctx) == 0
+
+
+def test_a_writer_cannot_join_a_read_only_transaction(db: Env) -> None:
+    @transactions.reader
+    def read_then_write(ctx: context.RequestContext) -> None:
+        _insert(ctx)
+
+    with pytest.raises(TypeError, match="inside a read-only transaction"):
+        read_then_write(db.ctx)
+    assert _count(db.ctx) == 0
+
+
+def test_a_call_on_another_database_nests_and_restores(db: Env) -> None:
+    cctx = db.cell_context(0)
+    api_counts: list[int] = []
+
+    def on_the_api_database(ctx: context.RequestContext) -> None:
+        cell_connection = ctx.connection
+        # An API-only reader inside a cell writer: its own transaction on
+        # the API database, which does not see the cell's uncommitted row.
+        api_counts.append(_api_count(ctx))
+        assert ctx.connection is cell_connection
+        # And a cell call after it still joins the cell transaction.
+        assert _count(ctx) == 1
+
+    _insert(cctx, then=on_the_api_database)
+    assert api_counts == [0]
+    assert _count(cctx) == 1 and _count(db.ctx) == 0
+    with pytest.raises(RuntimeError, match="no transaction is running"):
+        _ = cctx.connection
+
+
+@transactions.api_reader
+def _api_count(ctx: context.RequestContext) -> int:
+    return _rows(ctx.connection)
+
+
+def test_threads_sharing_a_context_run_their_own_transactions(
+    db: Env,
+) -> None:
+    inside = threading.Barrier(2, timeout=30)
+    connections: list[sa.Connection] = []
+
+    @transactions.reader
+    def hold(ctx: context.RequestContext) -> None:
+        mine = ctx.connection
+        connections.append(mine)
+        inside.wait()  # both threads are in a transaction at once
+        assert ctx.connection is mine
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            hold(db.ctx)
+        except BaseException as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert connections[0] is not connections[1]
 
 
 @dataclasses.dataclass
