@@ -1,4 +1,10 @@
-"""Instance mappings: which database holds a server's spec (API database)."""
+"""Instance mappings: which database holds a server's spec (API database).
+
+The fields and reads are ``StoredInstanceMapping``'s
+(``reqspec.objects.instance_mapping_stored``); this layer, the registered
+``InstanceMapping``, creates mappings, records and carries out moves
+between databases, and destroys them.
+"""
 
 from collections.abc import Callable
 from typing import Any
@@ -9,145 +15,25 @@ from reqspec import exception
 from reqspec.db import instance_mappings as db
 from reqspec.db import mapping_batches
 from reqspec.objects import base
-from reqspec.objects import fields
 from reqspec.objects import project_scope
 from reqspec.objects.cell_mapping import CellMapping
+from reqspec.objects.instance_mapping_stored import cell_id_of
+from reqspec.objects.instance_mapping_stored import checked_server_uuid
+from reqspec.objects.instance_mapping_stored import StoredInstanceMapping
 
 if TYPE_CHECKING:
     from reqspec.context import RequestContext
     from reqspec.objects.request_spec import RequestSpec
 
-#: Steps of a move between databases, in order (see reqspec.lifecycle).
-MOVE_STEPS = ("recorded", "written", "mapped")
-
 
 @base.ReqspecObjectRegistry.register
-class InstanceMapping(base.ReqspecObject):
+class InstanceMapping(StoredInstanceMapping):
     """Where a server's spec is: the API database or one cell's.
-
-    ``cell_mapping`` is None while the server is unscheduled (the spec is
-    in the API database) and the cell once it is scheduled. While a spec
-    is being carried between databases, ``move_step`` names the last step
-    that completed and ``move_source`` (None: the API database),
-    ``move_target``, ``move_host`` and ``move_node`` say what the move is,
-    so that any process can finish it. ``fault`` says why the last build
-    attempt of an unscheduled server failed.
 
     Every change is conditional on the state it starts from: a method
     returns False (and writes nothing) when another process got there
     first, and the caller reloads.
     """
-
-    # Version 1.0: Initial version
-    VERSION = "1.0"
-
-    obj_relationships = {
-        "cell_mapping": [("1.0", "1.0")],
-        "move_source": [("1.0", "1.0")],
-        "move_target": [("1.0", "1.0")],
-    }
-
-    fields = {
-        "id": fields.IntegerField(read_only=True),
-        "instance_uuid": fields.UUIDField(),
-        "project_id": fields.StringField(nullable=True),
-        "cell_mapping": fields.ObjectField("CellMapping", nullable=True),
-        "move_step": fields.EnumField(MOVE_STEPS, nullable=True),
-        "move_source": fields.ObjectField("CellMapping", nullable=True),
-        "move_target": fields.ObjectField("CellMapping", nullable=True),
-        "move_host": fields.StringField(nullable=True),
-        "move_node": fields.StringField(nullable=True),
-        "fault": fields.StringField(nullable=True),
-    }
-
-    @property
-    def moving(self) -> bool:
-        return self.move_step is not None
-
-    @classmethod
-    def from_db_row(
-        cls, context: "RequestContext", row: dict[str, Any]
-    ) -> "InstanceMapping":
-        """The object a row of its table holds (no query)."""
-        cells = (
-            None
-            if cell is None
-            else CellMapping.from_db_row(context, _Row(cell))
-            for cell in (row["cell"], row["move_source"], row["move_target"])
-        )
-        return cls._from_columns(context, row, *cells)
-
-    @classmethod
-    def _from_columns(
-        cls,
-        context: "RequestContext",
-        row: dict[str, Any],
-        cell: CellMapping | None,
-        move_source: CellMapping | None,
-        move_target: CellMapping | None,
-    ) -> "InstanceMapping":
-        """The object of a row's own columns (``db.COLUMNS``) and its
-        cells, given as objects."""
-        mapping = cls(context)
-        for name in db.COLUMNS:
-            setattr(mapping, name, row[name])
-        mapping.cell_mapping = cell
-        mapping.move_source = move_source
-        mapping.move_target = move_target
-        mapping.obj_reset_changes()
-        return mapping
-
-    @classmethod
-    def get_by_instance_uuid(
-        cls, context: "RequestContext", instance_uuid: str
-    ) -> "InstanceMapping":
-        """The mapping of one server; ``InstanceNotFound`` if none."""
-        uuid = _server_uuid(instance_uuid)
-        row = db.get_by_instance_uuid(context, uuid)
-        if row is None:
-            raise exception.InstanceNotFound(instance_uuid=uuid)
-        return cls.from_db_row(context, row)
-
-    @classmethod
-    def get_all(
-        cls,
-        context: "RequestContext",
-        moving_only: bool = False,
-        idle_for: float | None = None,
-    ) -> list["InstanceMapping"]:
-        """Every mapping, oldest first; only those of servers being moved
-        between databases with ``moving_only``; with ``idle_for``, only
-        those nobody changed for that many seconds."""
-        rows = db.get_all(context, moving_only=moving_only, idle_for=idle_for)
-        return [cls.from_db_row(context, row) for row in rows]
-
-    @classmethod
-    def get_page(
-        cls,
-        context: "RequestContext",
-        limit: int,
-        after: "InstanceMapping | None" = None,
-    ) -> list["InstanceMapping"]:
-        """Up to ``limit`` mappings the context may see (its project's
-        only, unless it is an admin), newest first, starting after
-        ``after``. The order is the API database's record order, which a
-        cell being down cannot change."""
-        rows = db.get_page(
-            context,
-            project_scope.scope_of(context),
-            limit,
-            None if after is None else after.id,
-        )
-        return [cls.from_db_row(context, row) for row in rows]
-
-    @classmethod
-    def get_unscheduled(
-        cls, context: "RequestContext", idle_for: float | None = None
-    ) -> list["InstanceMapping"]:
-        """Mappings of servers waiting to be built (no cell, no move);
-        with ``idle_for``, only those waiting that many seconds."""
-        rows = db.get_all(context, unscheduled_only=True, idle_for=idle_for)
-        return [cls.from_db_row(context, row) for row in rows]
 
     def create(self, spec: "RequestSpec | None" = None) -> None:
         """Store an unscheduled mapping and, if given, ``spec`` in the API
@@ -244,11 +130,11 @@ class InstanceMapping(base.ReqspecObject):
         ``InstanceNotFound``, ``MoveInProgress`` or ``InstanceConflict``
         as ``start_move``.
         """
-        uuid = _server_uuid(instance_uuid)
+        uuid = checked_server_uuid(instance_uuid)
         row = db.record_move(
             context,
             uuid,
-            _cell_id(source),
+            cell_id_of(source),
             _move_values(source, target, host, node),
             then=then,
         )
@@ -280,7 +166,7 @@ class InstanceMapping(base.ReqspecObject):
         if the server is no longer in ``source``.
         """
         recorded = self._update(
-            {"move_step": None, "cell_id": _cell_id(source)},
+            {"move_step": None, "cell_id": cell_id_of(source)},
             _move_values(source, target, host, node),
         )
         if not recorded:
@@ -295,7 +181,7 @@ class InstanceMapping(base.ReqspecObject):
     def _move_expected(self, step: str | tuple[str, ...]) -> dict[str, Any]:
         return {
             "move_step": step,
-            "move_target_cell_id": _cell_id(self.move_target),
+            "move_target_cell_id": cell_id_of(self.move_target),
         }
 
     def mark_written(self) -> bool:
@@ -314,7 +200,7 @@ class InstanceMapping(base.ReqspecObject):
             self._move_expected(("recorded", "written")),
             {
                 "move_step": "mapped",
-                "cell_id": _cell_id(self.move_target),
+                "cell_id": cell_id_of(self.move_target),
                 "fault": None,
             },
         )
@@ -388,27 +274,8 @@ def _move_values(
 ) -> dict[str, Any]:
     return {
         "move_step": "recorded",
-        "move_source_cell_id": _cell_id(source),
+        "move_source_cell_id": cell_id_of(source),
         "move_target_cell_id": target.id,
         "move_host": host,
         "move_node": node,
     }
-
-
-def _server_uuid(value: Any) -> str:
-    """A server uuid, canonical; a malformed one names no server."""
-    try:
-        return fields.check_uuid(value)
-    except ValueError:
-        raise exception.InstanceNotFound(instance_uuid=value) from None
-
-
-def _cell_id(cell: CellMapping | None) -> int | None:
-    return None if cell is None else cell.id
-
-
-class _Row:
-    """Attribute access to a dict, for CellMapping.from_db_row."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
