@@ -24,6 +24,7 @@ from reqspec import exception
 from reqspec.db import cell_models
 from reqspec.db import compute_nodes
 from reqspec.db import transactions
+from reqspec.db import value_lists
 from reqspec.db.compute_nodes import Resources
 
 if TYPE_CHECKING:
@@ -192,15 +193,10 @@ def _held_on(
     )
 
 
-_held_on_hosts = _held_on(
-    lambda col: col.in_(sa.bindparam("hosts", expanding=True)),
-    _c.uuid.not_in(sa.bindparam("uuids", expanding=True)),
-)
-# A single server's claim: expanding parameters are re-rendered on every
-# execution, which costs more than the rest of this query's client side.
-_held_on_one_host = _held_on(
-    lambda col: col == sa.bindparam("host"),
-    _c.uuid != sa.bindparam("uuid"),
+_held_on_hosts = value_lists.ListStatement(
+    lambda match: _held_on(
+        lambda col: match("hosts", col), match("uuids", _c.uuid, negate=True)
+    )
 )
 
 
@@ -224,15 +220,11 @@ def claim_many(
     else:
         locked = compute_nodes.lock_many(ctx, nodes)
     used = dict.fromkeys(nodes, Resources())
-    if len(servers) == 1:
-        stmt = _held_on_one_host
-        params = {"host": nodes[0][0], "uuid": servers[0]["uuid"]}
-    else:
-        stmt = _held_on_hosts
-        params = {
-            "hosts": sorted({host for host, _ in nodes}),
-            "uuids": [s["uuid"] for s in servers],
-        }
+    stmt, params = _held_on_hosts.bind(
+        {},
+        hosts=sorted({host for host, _ in nodes}),
+        uuids=[s["uuid"] for s in servers],
+    )
     for host, node, vcpus, memory, disk in ctx.connection.execute(
         stmt, params
     ):

@@ -23,6 +23,7 @@ from reqspec.db import api_models
 from reqspec.db import base
 from reqspec.db import request_specs
 from reqspec.db import transactions
+from reqspec.db import value_lists
 
 if TYPE_CHECKING:
     from reqspec.context import RequestContext
@@ -148,9 +149,9 @@ def _finish_build_of(these: Any) -> sa.Update:
     )
 
 
-_finish_build = _finish_build_of(_in_uuids)
-# One build (build_server): no expanding parameter to render per call.
-_finish_one_build = _finish_build_of(_c.instance_uuid == sa.bindparam("uuid"))
+_finish_build = value_lists.ListStatement(
+    lambda match: _finish_build_of(match("uuids", _c.instance_uuid))
+)
 _built_in = sa.select(_c.instance_uuid).where(
     _in_uuids,
     _c.cell_id == sa.bindparam("target"),
@@ -173,11 +174,9 @@ def finish_builds(
     done: set[str] = set()
     now = base.utcnow()
     for chunk in _chunks(instance_uuids):
-        params: dict[str, Any] = {"target": target, "now": now}
-        if len(chunk) == 1:
-            stmt, params["uuid"] = _finish_one_build, chunk[0]
-        else:
-            stmt, params["uuids"] = _finish_build, chunk
+        stmt, params = _finish_build.bind(
+            {"target": target, "now": now}, uuids=chunk
+        )
         count = ctx.connection.execute(stmt, params).rowcount
         if count == len(chunk):
             done.update(chunk)

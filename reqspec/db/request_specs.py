@@ -26,6 +26,7 @@ from reqspec import exception
 from reqspec.db import api_models
 from reqspec.db import base
 from reqspec.db import transactions
+from reqspec.db import value_lists
 
 if TYPE_CHECKING:
     from reqspec.context import RequestContext
@@ -314,8 +315,8 @@ def destroy(
         raise exception.RequestSpecNotFound(instance_uuid=instance_uuid)
 
 
-_delete_many = _table.delete().where(
-    _c.instance_uuid.in_(sa.bindparam("uuids", expanding=True))
+_delete_many = value_lists.ListStatement(
+    lambda match: _table.delete().where(match("uuids", _c.instance_uuid))
 )
 
 
@@ -323,16 +324,12 @@ _delete_many = _table.delete().where(
 def destroy_many(ctx: "RequestContext", instance_uuids: Sequence[str]) -> int:
     """Delete the specs of the given instances that exist (an admin's
     cleanup: no project restriction); returns how many were deleted."""
-    if len(instance_uuids) == 1:
-        # No expanding parameter to render (a single build's clean-up).
-        params = {"instance_uuid": instance_uuids[0]}
-        return int(ctx.connection.execute(_delete, params).rowcount)
     deleted = 0
     for start in range(0, len(instance_uuids), IN_CHUNK):
-        chunk = list(instance_uuids[start : start + IN_CHUNK])
-        deleted += ctx.connection.execute(
-            _delete_many, {"uuids": chunk}
-        ).rowcount
+        stmt, params = _delete_many.bind(
+            {}, uuids=instance_uuids[start : start + IN_CHUNK]
+        )
+        deleted += ctx.connection.execute(stmt, params).rowcount
     return deleted
 
 
