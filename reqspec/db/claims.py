@@ -163,11 +163,9 @@ def claim(
     return before
 
 
-def _held_on(
-    on_host: Callable[[Any], Any], not_these: Any
-) -> sa.CompoundSelect:
-    """What the servers other than ``not_these`` hold per node of the
-    hosts ``on_host`` matches, both halves of a resize counted."""
+def _held_on(match: value_lists.Match) -> sa.CompoundSelect:
+    """What the servers not in the list ``uuids`` hold per node of the
+    list ``hosts``, both halves of a resize counted."""
     return sa.union_all(
         *(
             sa.select(
@@ -177,7 +175,10 @@ def _held_on(
                 sa.func.sum(m),
                 sa.func.sum(d),
             )
-            .where(on_host(host_col), not_these)
+            .where(
+                match("hosts", host_col),
+                match("uuids", _c.uuid, negate=True),
+            )
             .group_by(host_col, node_col)
             for host_col, node_col, v, m, d in (
                 (_c.host, _c.node, _c.vcpus, _c.memory_mb, _c.disk_gb),
@@ -193,11 +194,7 @@ def _held_on(
     )
 
 
-_held_on_hosts = value_lists.ListStatement(
-    lambda match: _held_on(
-        lambda col: match("hosts", col), match("uuids", _c.uuid, negate=True)
-    )
-)
+_held_on_hosts = value_lists.ListStatement(_held_on)
 
 
 def claim_many(

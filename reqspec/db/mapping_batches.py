@@ -11,7 +11,6 @@ reported. ``reqspec.objects.mapping_batches`` is the object-side API.
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
-from typing import Any
 from typing import cast
 from typing import TYPE_CHECKING
 
@@ -128,11 +127,11 @@ def record_builds(
     return recorded
 
 
-def _finish_build_of(these: Any) -> sa.Update:
+def _finish_build_of(match: value_lists.Match) -> sa.Update:
     return (
         _table.update()
         .where(
-            these,
+            match("uuids", _c.instance_uuid),
             _c.move_step.in_(("recorded", "written", "mapped")),
             _c.move_source_cell_id.is_(None),
             _c.move_target_cell_id == sa.bindparam("target"),
@@ -149,9 +148,7 @@ def _finish_build_of(these: Any) -> sa.Update:
     )
 
 
-_finish_build = value_lists.ListStatement(
-    lambda match: _finish_build_of(match("uuids", _c.instance_uuid))
-)
+_finish_build = value_lists.ListStatement(_finish_build_of)
 _built_in = sa.select(_c.instance_uuid).where(
     _in_uuids,
     _c.cell_id == sa.bindparam("target"),
