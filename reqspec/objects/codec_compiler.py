@@ -147,9 +147,11 @@ def _refused_unless_present(required: bool) -> list[str]:
 
 
 def _constructs_plainly(cls: type[ovo_base.VersionedObject]) -> bool:
-    # Skipping __init__ is only right while it is oslo's, which sets
-    # exactly the two attributes the generated code sets.
-    return cls.__init__ is ovo_base.VersionedObject.__init__
+    # Skipping __init__ is only right while it is oslo's, which sets just
+    # the change set and the context, and the class has defaults for both.
+    return cls.__init__ is ovo_base.VersionedObject.__init__ and issubclass(
+        cls, base.ReqspecObject
+    )
 
 
 def compile_decoder(codec: Plan) -> Callable[[Any], Any]:
@@ -162,12 +164,8 @@ def compile_decoder(codec: Plan) -> Callable[[Any], Any]:
         "new": object.__new__,
     }
     if _constructs_plainly(cls):
-        construct = [
-            "    obj = new(cls)",
-            "    values = obj.__dict__",
-            "    values['_changed_fields'] = set()",
-            "    values['_context'] = None",
-        ]
+        # The class supplies an empty change set and no context.
+        construct = ["    obj = new(cls)", "    values = obj.__dict__"]
     else:
         construct = ["    obj = cls()", "    values = obj.__dict__"]
     lines: list[str] = []

@@ -66,6 +66,24 @@ def test_partial_and_shallow_resets_are_oslos() -> None:
     assert spec.flavor.obj_what_changed() == {"vcpus"}
 
 
+def test_a_loaded_object_gets_its_own_change_set_on_first_use() -> None:
+    text = FORMAT.encode(specs.realistic_spec())
+    first, second = FORMAT.decode(text), FORMAT.decode(text)
+    # No set is made for an object that never changes...
+    assert "_changed_fields" not in first.flavor.__dict__
+    assert not first.obj_what_changed()
+    assert first._context is None
+    # ...and each object that does change gets one of its own.
+    first.flavor.vcpus = 64
+    second.flavor.name = "other"
+    assert first.flavor.obj_what_changed() == {"vcpus"}
+    assert second.flavor.obj_what_changed() == {"name"}
+    assert "vcpus" not in objects.Flavor().obj_what_changed()
+    first.obj_reset_changes(recursive=True)
+    assert not first.flavor.obj_what_changed()
+    assert second.flavor.obj_what_changed() == {"name"}
+
+
 # -- fields filled in by a read ----------------------------------------------
 
 
