@@ -23,6 +23,7 @@ import math
 import re
 import reprlib
 from typing import Any
+from typing import ClassVar
 from typing import Generic
 from typing import NoReturn
 from typing import TypeVar
@@ -75,6 +76,8 @@ class StrictType(ovo_fields.FieldType[T], Generic[T]):
     #: ``check`` returns unchanged: the generated codecs test it in place
     #: and call ``check`` only when it is false.
     inline_test: str | None = None
+    #: Names ``inline_test`` uses beyond builtins, with their values.
+    inline_names: ClassVar[dict[str, Any]] = {}
 
     def coerce(self, obj: Any, attr: str, value: Any) -> T:
         return self.check(value)
@@ -136,6 +139,12 @@ _UUID_RE = re.compile(
 )
 
 
+#: Already canonical: what check_uuid returns unchanged.
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+).fullmatch
+
+
 def check_uuid(value: Any) -> str:
     """Return the canonical (lower-case, dashed) form of a UUID string.
 
@@ -183,6 +192,8 @@ class Boolean(StrictType[bool]):
 
 class UUID(StrictType[str]):
     check = staticmethod(check_uuid)
+    inline_test = "type(v) is str and canonical_uuid(v) is not None"
+    inline_names = {"canonical_uuid": _CANONICAL_UUID}
 
 
 class IPAddress(StrictType[str]):

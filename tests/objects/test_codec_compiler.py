@@ -213,6 +213,27 @@ def test_containers_are_tested_in_place(hints: dict, taken: bool) -> None:
             FORMAT.decode(json.dumps({"spec": body, "version": "1.3"}))
 
 
+@pytest.mark.parametrize(
+    "uuid, stored",
+    [
+        (specs.UUIDS[0], specs.UUIDS[0]),
+        # Taken by the field's own check, which stores the canonical form.
+        (specs.UUIDS[0].upper(), specs.UUIDS[0]),
+        (specs.UUIDS[0] + "\n", None),
+        (specs.UUIDS[0].replace("-", ""), None),
+    ],
+)
+def test_uuids_are_tested_in_place(uuid: str, stored: str | None) -> None:
+    body = json.loads(specs.realistic_spec().to_document())["spec"]
+    body["instance_group"]["uuid"] = uuid
+    decoder = _spec_codec().fast_decoder()
+    if stored is not None:
+        assert decoder(body).instance_group.uuid == stored
+    else:
+        with pytest.raises((codec_compiler.Refused, ValueError)):
+            decoder(body)
+
+
 def test_a_damaged_spec_is_reported_by_the_interpreter() -> None:
     spec = specs.realistic_spec()
     spec.flavor.__dict__["_obj_vcpus"] = -1
