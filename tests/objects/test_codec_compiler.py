@@ -234,6 +234,43 @@ def test_uuids_are_tested_in_place(uuid: str, stored: str | None) -> None:
             decoder(body)
 
 
+def _reordered(value: Any, order: Any) -> Any:
+    """``value`` with every object's keys put in ``order``."""
+    if isinstance(value, dict):
+        return {k: _reordered(value[k], order) for k in order(list(value))}
+    if isinstance(value, list):
+        return [_reordered(v, order) for v in value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        reversed,
+        # One key out of place: the walk finds a required field missing.
+        lambda keys: keys[1:] + keys[:1],
+        # The last key first: the walk ends with a key left over.
+        lambda keys: keys[-1:] + keys[:-1],
+    ],
+)
+def test_keys_in_any_order_decode_the_same(order: Any) -> None:
+    decoder = _spec_codec().fast_decoder()
+    body = json.loads(specs.realistic_spec().to_document())["spec"]
+    assert list(body) == sorted(body)
+    assert decoder(_reordered(body, order)) == decoder(body)
+
+
+@pytest.mark.parametrize("key", ["aaa", "flavor_", "zzz"])
+def test_an_unknown_key_anywhere_is_refused(key: str) -> None:
+    decoder = _spec_codec().fast_decoder()
+    body = json.loads(specs.realistic_spec().to_document())["spec"]
+    for where in (body, body["flavor"]):
+        where[key] = "x"
+        with pytest.raises(codec_compiler.Refused):
+            decoder(_reordered(body, sorted))
+        del where[key]
+
+
 def test_a_damaged_spec_is_reported_by_the_interpreter() -> None:
     spec = specs.realistic_spec()
     spec.flavor.__dict__["_obj_vcpus"] = -1
