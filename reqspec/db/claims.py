@@ -218,6 +218,7 @@ def claim_many(
         locked = compute_nodes.lock_many(ctx, nodes)
     used = dict.fromkeys(nodes, Resources())
     stmt, params = _held_on_hosts.bind(
+        ctx.connection.dialect,
         {},
         hosts=sorted({host for host, _ in nodes}),
         uuids=[s["uuid"] for s in servers],

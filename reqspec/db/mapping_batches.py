@@ -172,7 +172,7 @@ def finish_builds(
     now = base.utcnow()
     for chunk in _chunks(instance_uuids):
         stmt, params = _finish_build.bind(
-            {"target": target, "now": now}, uuids=chunk
+            ctx.connection.dialect, {"target": target, "now": now}, uuids=chunk
         )
         count = ctx.connection.execute(stmt, params).rowcount
         if count == len(chunk):

@@ -71,11 +71,14 @@ _select_one = sa.select(*COLUMNS).where(
 _select_one_in_project = _select_one.where(
     _c.project_id == sa.bindparam("project_id")
 )
-_select_many = sa.select(*COLUMNS).where(
-    _c.instance_uuid.in_(sa.bindparam("uuids", expanding=True))
+_select_many = value_lists.ListStatement(
+    lambda match: sa.select(*COLUMNS).where(match("uuids", _c.instance_uuid))
 )
-_select_many_in_project = _select_many.where(
-    _c.project_id == sa.bindparam("project_id")
+_select_many_in_project = value_lists.ListStatement(
+    lambda match: sa.select(*COLUMNS).where(
+        match("uuids", _c.instance_uuid),
+        _c.project_id == sa.bindparam("project_id"),
+    )
 )
 _insert = _table.insert()
 _update_document = (
@@ -146,17 +149,18 @@ def get_by_instance_uuids(
     """Rows for the given uuids (missing ones are skipped), in one query
     per ``IN_CHUNK`` uuids."""
     rows: list[SpecRow] = []
+    if project_id is None:
+        select, params = _select_many, {}
+    else:
+        select, params = _select_many_in_project, {"project_id": project_id}
     for start in range(0, len(instance_uuids), IN_CHUNK):
-        params: dict[str, Any] = {
-            "uuids": list(instance_uuids[start : start + IN_CHUNK])
-        }
-        if project_id is None:
-            stmt = _select_many
-        else:
-            stmt = _select_many_in_project
-            params["project_id"] = project_id
+        stmt, bound = select.bind(
+            ctx.connection.dialect,
+            params,
+            uuids=instance_uuids[start : start + IN_CHUNK],
+        )
         # all() fetches in one call; iterating would fetch row by row.
-        result = ctx.connection.execute(stmt, params).all()
+        result = ctx.connection.execute(stmt, bound).all()
         rows.extend([SpecRow(*r) for r in result])
     return rows
 
@@ -327,7 +331,9 @@ def destroy_many(ctx: "RequestContext", instance_uuids: Sequence[str]) -> int:
     deleted = 0
     for start in range(0, len(instance_uuids), IN_CHUNK):
         stmt, params = _delete_many.bind(
-            {}, uuids=instance_uuids[start : start + IN_CHUNK]
+            ctx.connection.dialect,
+            {},
+            uuids=instance_uuids[start : start + IN_CHUNK],
         )
         deleted += ctx.connection.execute(stmt, params).rowcount
     return deleted
