@@ -36,7 +36,7 @@ class _ChangesOnFirstUse:
     fields. A loaded spec is about seven objects, most of which never
     change: seven sets, each a container the cyclic garbage collector
     walks and that make their object's ``__dict__`` tracked too, about a
-    fifth of what a bulk read leaves for it. A non-data descriptor: once
+    quarter of what a bulk read leaves for it. A non-data descriptor: once
     an object has its set (made here, on first use, or assigned by oslo),
     the instance attribute is found first and this is never called.
     """
