@@ -217,15 +217,13 @@ def claim_many(
     else:
         locked = compute_nodes.lock_many(ctx, nodes)
     used = dict.fromkeys(nodes, Resources())
-    stmt, params = _held_on_hosts.bind(
-        ctx.connection.dialect,
+    rows = _held_on_hosts.execute(
+        ctx.connection,
         {},
         hosts=sorted({host for host, _ in nodes}),
         uuids=[s["uuid"] for s in servers],
     )
-    for host, node, vcpus, memory, disk in ctx.connection.execute(
-        stmt, params
-    ):
+    for host, node, vcpus, memory, disk in rows:
         if (host, node) in used:
             # SUM() comes back as Decimal on MySQL.
             used[host, node] += Resources(int(vcpus), int(memory), int(disk))

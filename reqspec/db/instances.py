@@ -22,6 +22,7 @@ from reqspec.db import claims
 from reqspec.db import conditional_updates
 from reqspec.db import request_specs
 from reqspec.db import transactions
+from reqspec.db import value_lists
 
 if TYPE_CHECKING:
     from reqspec.context import RequestContext
@@ -63,8 +64,8 @@ def get_by_uuid(ctx: "RequestContext", uuid: str) -> dict[str, Any] | None:
     return None if row is None else _row(row)
 
 
-_select_many = _select.where(
-    _c.uuid.in_(sa.bindparam("uuids", expanding=True))
+_select_many = value_lists.ListStatement(
+    lambda match: _select.where(match("uuids", _c.uuid))
 )
 
 
@@ -76,7 +77,7 @@ def get_by_uuids(
     found = []
     for start in range(0, len(uuids), request_specs.IN_CHUNK):
         chunk = uuids[start : start + request_specs.IN_CHUNK]
-        result = ctx.connection.execute(_select_many, {"uuids": chunk})
+        result = _select_many.execute(ctx.connection, {}, uuids=chunk)
         found += [_row(r) for r in result]
     return found
 

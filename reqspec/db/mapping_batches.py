@@ -11,6 +11,7 @@ reported. ``reqspec.objects.mapping_batches`` is the object-side API.
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
+from typing import Any
 from typing import cast
 from typing import TYPE_CHECKING
 
@@ -71,26 +72,39 @@ def create_many(
         then()
 
 
-_in_uuids = _c.instance_uuid.in_(sa.bindparam("uuids", expanding=True))
-_record_build = (
-    _table.update()
-    .where(_in_uuids, _c.cell_id.is_(None), _c.move_step.is_(None))
-    .values(
-        move_step="recorded",
-        move_source_cell_id=None,
-        move_target_cell_id=sa.bindparam("target"),
-        move_host=sa.bindparam("host"),
-        move_node=sa.bindparam("node"),
-        updated_at=sa.bindparam("now"),
+def _on_uuids(
+    build: Callable[[sa.ColumnElement[bool]], Any],
+) -> value_lists.ListStatement:
+    """A statement on the mappings of the list of instance uuids
+    ``uuids``: ``build`` takes the condition selecting them."""
+    return value_lists.ListStatement(
+        lambda match: build(match("uuids", _c.instance_uuid))
+    )
+
+
+_record_build = _on_uuids(
+    lambda in_uuids: (
+        _table.update()
+        .where(in_uuids, _c.cell_id.is_(None), _c.move_step.is_(None))
+        .values(
+            move_step="recorded",
+            move_source_cell_id=None,
+            move_target_cell_id=sa.bindparam("target"),
+            move_host=sa.bindparam("host"),
+            move_node=sa.bindparam("node"),
+            updated_at=sa.bindparam("now"),
+        )
     )
 )
-_recorded_as = sa.select(_c.instance_uuid).where(
-    _in_uuids,
-    _c.move_step == "recorded",
-    _c.move_source_cell_id.is_(None),
-    _c.move_target_cell_id == sa.bindparam("target"),
-    _c.move_host == sa.bindparam("host"),
-    _c.move_node == sa.bindparam("node"),
+_recorded_as = _on_uuids(
+    lambda in_uuids: sa.select(_c.instance_uuid).where(
+        in_uuids,
+        _c.move_step == "recorded",
+        _c.move_source_cell_id.is_(None),
+        _c.move_target_cell_id == sa.bindparam("target"),
+        _c.move_host == sa.bindparam("host"),
+        _c.move_node == sa.bindparam("node"),
+    )
 )
 
 #: One batch of builds onto one node: (target cell id, host, node, uuids).
@@ -107,31 +121,28 @@ def record_builds(
     recorded: set[str] = set()
     now = base.utcnow()
     for target, host, node, uuids in groups:
+        params = {"target": target, "host": host, "node": node}
         for chunk in _chunks(uuids):
-            params = {
-                "uuids": chunk,
-                "target": target,
-                "host": host,
-                "node": node,
-            }
-            count = ctx.connection.execute(
-                _record_build, dict(params, now=now)
+            count = _record_build.execute(
+                ctx.connection, dict(params, now=now), uuids=chunk
             ).rowcount
             if count == len(chunk):
                 recorded.update(chunk)
             else:
                 # Someone else touched some of them: find which are ours
                 # (an identical record by someone else is as good).
-                found = ctx.connection.execute(_recorded_as, params)
+                found = _recorded_as.execute(
+                    ctx.connection, params, uuids=chunk
+                )
                 recorded.update(r[0] for r in found)
     return recorded
 
 
-def _finish_build_of(match: value_lists.Match) -> sa.Update:
+def _finish_build_of(in_uuids: sa.ColumnElement[bool]) -> sa.Update:
     return (
         _table.update()
         .where(
-            match("uuids", _c.instance_uuid),
+            in_uuids,
             _c.move_step.in_(("recorded", "written", "mapped")),
             _c.move_source_cell_id.is_(None),
             _c.move_target_cell_id == sa.bindparam("target"),
@@ -148,11 +159,13 @@ def _finish_build_of(match: value_lists.Match) -> sa.Update:
     )
 
 
-_finish_build = value_lists.ListStatement(_finish_build_of)
-_built_in = sa.select(_c.instance_uuid).where(
-    _in_uuids,
-    _c.cell_id == sa.bindparam("target"),
-    _c.move_step.is_(None),
+_finish_build = _on_uuids(_finish_build_of)
+_built_in = _on_uuids(
+    lambda in_uuids: sa.select(_c.instance_uuid).where(
+        in_uuids,
+        _c.cell_id == sa.bindparam("target"),
+        _c.move_step.is_(None),
+    )
 )
 
 
@@ -171,15 +184,14 @@ def finish_builds(
     done: set[str] = set()
     now = base.utcnow()
     for chunk in _chunks(instance_uuids):
-        stmt, params = _finish_build.bind(
-            ctx.connection.dialect, {"target": target, "now": now}, uuids=chunk
-        )
-        count = ctx.connection.execute(stmt, params).rowcount
+        count = _finish_build.execute(
+            ctx.connection, {"target": target, "now": now}, uuids=chunk
+        ).rowcount
         if count == len(chunk):
             done.update(chunk)
         else:
-            found = ctx.connection.execute(
-                _built_in, {"uuids": chunk, "target": target}
+            found = _built_in.execute(
+                ctx.connection, {"target": target}, uuids=chunk
             )
             done.update(r[0] for r in found)
     # A built server's spec lives in its cell only.
@@ -187,10 +199,12 @@ def finish_builds(
     return done
 
 
-_set_fault = (
-    _table.update()
-    .where(_in_uuids, _c.cell_id.is_(None), _c.move_step.is_(None))
-    .values(fault=sa.bindparam("fault"), updated_at=sa.bindparam("now"))
+_set_fault = _on_uuids(
+    lambda in_uuids: (
+        _table.update()
+        .where(in_uuids, _c.cell_id.is_(None), _c.move_step.is_(None))
+        .values(fault=sa.bindparam("fault"), updated_at=sa.bindparam("now"))
+    )
 )
 
 
@@ -202,15 +216,17 @@ def set_faults(
     (no cell, no move); returns how many."""
     now = base.utcnow()
     return sum(
-        ctx.connection.execute(
-            _set_fault, {"uuids": chunk, "fault": fault, "now": now}
+        _set_fault.execute(
+            ctx.connection, {"fault": fault, "now": now}, uuids=chunk
         ).rowcount
         for chunk in _chunks(instance_uuids)
     )
 
 
-_states = sa.select(_c.instance_uuid, _c.cell_id, _c.move_step).where(
-    _in_uuids
+_states = _on_uuids(
+    lambda in_uuids: sa.select(
+        _c.instance_uuid, _c.cell_id, _c.move_step
+    ).where(in_uuids)
 )
 
 
@@ -221,8 +237,8 @@ def get_states(
     """(cell id, move step) of each of the given servers that exists."""
     found: dict[str, tuple[int | None, str | None]] = {}
     for chunk in _chunks(instance_uuids):
-        for uuid, cell_id, step in ctx.connection.execute(
-            _states, {"uuids": chunk}
+        for uuid, cell_id, step in _states.execute(
+            ctx.connection, {}, uuids=chunk
         ):
             found[uuid] = (cell_id, step)
     return found

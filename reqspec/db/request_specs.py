@@ -154,13 +154,9 @@ def get_by_instance_uuids(
     else:
         select, params = _select_many_in_project, {"project_id": project_id}
     for start in range(0, len(instance_uuids), IN_CHUNK):
-        stmt, bound = select.bind(
-            ctx.connection.dialect,
-            params,
-            uuids=instance_uuids[start : start + IN_CHUNK],
-        )
+        chunk = instance_uuids[start : start + IN_CHUNK]
         # all() fetches in one call; iterating would fetch row by row.
-        result = ctx.connection.execute(stmt, bound).all()
+        result = select.execute(ctx.connection, params, uuids=chunk).all()
         rows.extend([SpecRow(*r) for r in result])
     return rows
 
@@ -330,12 +326,10 @@ def destroy_many(ctx: "RequestContext", instance_uuids: Sequence[str]) -> int:
     cleanup: no project restriction); returns how many were deleted."""
     deleted = 0
     for start in range(0, len(instance_uuids), IN_CHUNK):
-        stmt, params = _delete_many.bind(
-            ctx.connection.dialect,
-            {},
-            uuids=instance_uuids[start : start + IN_CHUNK],
-        )
-        deleted += ctx.connection.execute(stmt, params).rowcount
+        chunk = instance_uuids[start : start + IN_CHUNK]
+        deleted += _delete_many.execute(
+            ctx.connection, {}, uuids=chunk
+        ).rowcount
     return deleted
 
 
@@ -383,9 +377,11 @@ def iter_batches(
         after_id = batch[-1].id
 
 
-_select_timestamps = sa.select(
-    _c.instance_uuid, _c.created_at, _c.updated_at
-).where(_c.instance_uuid.in_(sa.bindparam("uuids", expanding=True)))
+_select_timestamps = value_lists.ListStatement(
+    lambda match: sa.select(
+        _c.instance_uuid, _c.created_at, _c.updated_at
+    ).where(match("uuids", _c.instance_uuid))
+)
 
 
 @transactions.reader
@@ -396,8 +392,6 @@ def timestamps(
     found = {}
     for start in range(0, len(uuids), IN_CHUNK):
         chunk = list(uuids[start : start + IN_CHUNK])
-        for row in ctx.connection.execute(
-            _select_timestamps, {"uuids": chunk}
-        ):
+        for row in _select_timestamps.execute(ctx.connection, {}, uuids=chunk):
             found[row[0]] = (row[1], row[2])
     return found

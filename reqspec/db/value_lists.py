@@ -117,3 +117,13 @@ class ListStatement:
             else:
                 bound[name] = list(values)
         return self.statement(single, form), bound
+
+    def execute(
+        self,
+        connection: sa.Connection,
+        params: dict[str, Any],
+        **lists: Sequence[Any],
+    ) -> sa.CursorResult[*tuple[Any, ...]]:
+        """Run the statement for these lists on ``connection``."""
+        stmt, bound = self.bind(connection.dialect, params, **lists)
+        return connection.execute(stmt, bound)

@@ -158,3 +158,12 @@ def test_values_a_json_array_must_escape_come_back_the_same(
         conn.dialect, {}, ids=[0, 1, 2, 3, 4], kinds=["x", "y"]
     )
     assert [r[0] for r in conn.execute(stmt, params)] == [0, 1, 2, 3, 4]
+
+
+def test_execute_runs_the_variant_for_the_connection(
+    conn: sa.Connection,
+) -> None:
+    result = _select.execute(conn, {}, ids=[1, 2, 3, 4], kinds=["odd"])
+    assert [r[0] for r in result] == [2, 4]
+    result = _select.execute(conn, {}, ids=[4], kinds=["odd", "x"])
+    assert [r[0] for r in result] == [4]
