@@ -391,7 +391,7 @@ def timestamps(
     """(created_at, updated_at) of each listed spec that exists."""
     found = {}
     for start in range(0, len(uuids), IN_CHUNK):
-        chunk = list(uuids[start : start + IN_CHUNK])
+        chunk = uuids[start : start + IN_CHUNK]
         for row in _select_timestamps.execute(ctx.connection, {}, uuids=chunk):
             found[row[0]] = (row[1], row[2])
     return found
